@@ -1,0 +1,50 @@
+# The two commands of the README: `make run` and `make test`.
+# Everything they need is installed here; nothing is assumed on the machine
+# beyond rustup/cargo.
+
+CARGO        ?= cargo
+GUEST_TARGET := wasm32-wasip2
+GUEST_OUT    := guests/target/$(GUEST_TARGET)/release
+BUNDLE       := build/connectors
+CONNECTORS   := $(notdir $(wildcard guests/connectors/*))
+
+.PHONY: run test bench guests connectors toolchain lint clean
+
+## Start the service on embedded SQLite in ./data with the bundled connectors.
+run: connectors
+	$(CARGO) build --release -p sluice
+	SLUICE_CONNECTORS_DIR=$(BUNDLE) ./target/release/sluice serve
+
+## Build the guests and run every test.
+test: connectors
+	$(CARGO) build -p sluice
+	$(CARGO) test --workspace
+
+## Benchmarks (figures, not assertions).
+bench: connectors
+	$(CARGO) run --release -p sluice-tests --bin sluice-bench
+
+## Lints as CI runs them.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+toolchain:
+	@rustup target list --installed | grep -qx '$(GUEST_TARGET)' || rustup target add $(GUEST_TARGET)
+
+## Every guest component (connectors and test guests).
+guests: toolchain
+	cd guests && $(CARGO) build --release
+
+## The bundled connectors, each as <id>/connector.toml + connector.wasm.
+connectors: guests
+	@for dir in $(CONNECTORS); do \
+		crate=$$(echo $$dir | tr - _); \
+		mkdir -p $(BUNDLE)/$$dir; \
+		cp guests/connectors/$$dir/connector.toml $(BUNDLE)/$$dir/connector.toml; \
+		cp $(GUEST_OUT)/$$crate.wasm $(BUNDLE)/$$dir/connector.wasm; \
+	done
+	@echo "bundled connectors: $(CONNECTORS)"
+
+clean:
+	rm -rf build target guests/target

@@ -1,0 +1,54 @@
+//! The Slack connector.
+//!
+//! - Delivery: renders each platform event as a Block Kit message
+//!   ([`layouts`]) and posts it through an incoming webhook or as a bot with
+//!   `chat.postMessage`, depending on setting `mode` ([`destination`]); maps
+//!   Slack's answers onto delivery outcomes ([`post`]).
+//! - Connection check: `auth.test` for a bot token; a format check for an
+//!   incoming-webhook URL, which Slack offers no way to test ([`check`]).
+//! - Inbound: verifies Events API requests and turns `event_callback`s into
+//!   `slack.<type>` platform events ([`events_api`]).
+
+mod blocks;
+mod check;
+mod destination;
+mod events_api;
+mod layouts;
+mod post;
+mod slack_errors;
+
+use sluice_guest::{
+    Connection, ConnectionCheck, Deliverer, DeliveryOutcome, Event, InboundAccepted,
+    InboundHandler, InboundRejection, InboundRequest, InvocationContext, credentials,
+};
+
+use crate::destination::Destination;
+
+struct Slack;
+
+sluice_guest::connector!(Slack, worlds: [delivery, inbound]);
+
+impl Deliverer for Slack {
+    fn deliver(context: InvocationContext, event: Event) -> DeliveryOutcome {
+        match Destination::from_configuration(&context) {
+            Ok(destination) => post::send(&destination, &layouts::render(&event), context.now_ms),
+            Err(problem) => DeliveryOutcome::failed(problem),
+        }
+    }
+}
+
+impl Connection for Slack {
+    fn test_connection(context: InvocationContext) -> ConnectionCheck {
+        check::test_connection(&context)
+    }
+}
+
+impl InboundHandler for Slack {
+    fn handle(
+        context: InvocationContext,
+        request: InboundRequest,
+    ) -> Result<InboundAccepted, InboundRejection> {
+        let signing_secret = credentials::get(events_api::SIGNING_SECRET);
+        events_api::handle(&request, signing_secret.as_deref(), context.now_ms)
+    }
+}

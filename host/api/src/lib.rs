@@ -1,0 +1,126 @@
+//! Sluice's HTTP API (axum).
+//!
+//! - [`events`]: `POST /v1/events`, ingest of one event or a batch.
+//! - [`webhooks`]: a store's webhook subscriptions and their signing secrets.
+//! - [`connectors`]: the installed connectors and a store's configurations
+//!   of them, with a test-connection action.
+//! - [`deliveries`]: a store's deliveries with their attempts, and retries.
+//! - [`inbound`]: `/v1/inbound/{store}/{configuration}/...`, webhooks from
+//!   third parties handed to the configuration's connector.
+//! - [`operations`]: `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json`.
+//!
+//! Every error is `application/problem+json` ([`problem`]). Every route
+//! under `/v1` except inbound needs an admin bearer token ([`auth`]).
+
+pub mod auth;
+pub mod connectors;
+pub mod deliveries;
+pub mod events;
+pub mod inbound;
+pub mod openapi;
+pub mod operations;
+pub mod problem;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use sluice_core::{SharedClock, UnixMillis, clock::format_rfc3339};
+use sluice_delivery::{TargetCache, Waker};
+use sluice_egress::EgressSettings;
+use sluice_events::Ingestor;
+use sluice_metrics::Metrics;
+use sluice_runtime::{Catalog, Runtime};
+use sluice_storage::Db;
+
+pub use auth::hash_token;
+pub use problem::{ApiResult, FieldProblem, Problem};
+
+/// What every handler shares.
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The component runtime.
+    pub runtime: Arc<Runtime>,
+    /// The installed connectors.
+    pub catalog: Arc<Catalog>,
+    /// The ingest queue.
+    pub ingestor: Ingestor,
+    /// Wakes the delivery workers after a manual retry.
+    pub waker: Waker,
+    /// The workers' target cache, invalidated when a target changes.
+    pub targets: Arc<TargetCache>,
+    /// The clock of every "now".
+    pub clock: SharedClock,
+    /// The process's metrics.
+    pub metrics: Arc<Metrics>,
+    /// The operator's egress settings, to check webhook URLs against.
+    pub egress: Arc<EgressSettings>,
+}
+
+/// Shared state as handlers receive it.
+pub type State = axum::extract::State<Arc<AppState>>;
+
+/// The whole API.
+pub fn router(state: Arc<AppState>) -> Router {
+    let admin = Router::new()
+        .merge(events::routes())
+        .merge(webhooks::routes())
+        .merge(connectors::routes())
+        .merge(deliveries::routes())
+        .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+    Router::new()
+        .merge(admin)
+        .merge(inbound::routes())
+        .merge(operations::routes())
+        .fallback(|| async { Problem::not_found("no such route") })
+        .with_state(state)
+}
+
+/// A time as the API shows it: RFC 3339 with milliseconds, UTC.
+pub(crate) fn timestamp(ms: UnixMillis) -> String {
+    format_rfc3339(ms)
+}
+
+/// Parses an RFC 3339 time given in `field`.
+pub(crate) fn parse_timestamp(field: &str, text: &str) -> ApiResult<UnixMillis> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|time| time.timestamp_millis())
+        .map_err(|error| {
+            Problem::invalid_field(field, format!("not an RFC 3339 time ({error}): {text:?}"))
+        })
+}
+
+/// Parses event type patterns given in `field`.
+pub(crate) fn parse_patterns(
+    field: &str,
+    texts: &[String],
+) -> ApiResult<Vec<sluice_core::EventTypePattern>> {
+    let mut errors = Vec::new();
+    let mut patterns = Vec::with_capacity(texts.len());
+    for (index, text) in texts.iter().enumerate() {
+        match sluice_core::EventTypePattern::parse(text) {
+            Ok(pattern) => patterns.push(pattern),
+            Err(error) => errors.push(FieldProblem {
+                field: format!("{field}[{index}]"),
+                message: error.to_string(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    if patterns.is_empty() {
+        return Err(Problem::invalid_field(
+            field,
+            "at least one event type or pattern is needed",
+        ));
+    }
+    Ok(patterns)
+}
+
+/// Patterns as the API shows them.
+pub(crate) fn pattern_texts(patterns: &[sluice_core::EventTypePattern]) -> Vec<String> {
+    patterns.iter().map(ToString::to_string).collect()
+}

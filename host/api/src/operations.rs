@@ -1,0 +1,70 @@
+//! What operators and their tooling call: liveness, readiness, metrics and
+//! the OpenAPI document.
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::{AppState, Problem, State};
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
+}
+
+/// The process is up.
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+/// The process can serve: the database answers.
+async fn readyz(state: State) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => axum::Json(json!({
+            "status": "ready",
+            "connectors": state.catalog.all().len(),
+        }))
+        .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the database does not answer");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "the database does not answer",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Prometheus text format; delivery counts are read from the database at
+/// scrape time, so every node reports the same shared queue.
+async fn metrics(state: State) -> impl IntoResponse {
+    match state.db.count_deliveries().await {
+        Ok(counts) => {
+            state.metrics.deliveries.reset();
+            for (status, kind, count) in counts {
+                state
+                    .metrics
+                    .deliveries
+                    .with_label_values(&[status.as_str(), kind.as_str()])
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot count deliveries for /metrics"),
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    axum::Json(crate::openapi::document())
+}

@@ -1,0 +1,336 @@
+//! `sluice connector invoke`: one call into a component, printed as JSON.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use sluice_core::{Clock, SystemClock, UnixMillis};
+use sluice_egress::{Egress, EgressSettings, SystemResolver};
+use sluice_manifest::{MANIFEST_FILE, Manifest};
+use sluice_runtime::types::{InboundRequest, SyncRequest};
+use sluice_runtime::{
+    CallContext, Capabilities, Invocation, InvocationFailure, InvocationReport, MemoryCredentials,
+    MemoryState, Runtime, RuntimeConfig,
+};
+
+/// Arguments of `sluice connector invoke`.
+#[derive(Args)]
+pub struct InvokeArgs {
+    /// The component (.wasm).
+    #[arg(long)]
+    component: PathBuf,
+    /// Its manifest; defaults to connector.toml beside the component.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// The configuration: a TOML file with [settings] and [credentials] tables.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Egress settings (TOML): resolve overrides, extra CA files, timeouts.
+    #[arg(long)]
+    egress: Option<PathBuf>,
+    /// A JSON file keeping the connector's state (cached tokens, cursors)
+    /// between runs; created if missing.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Store id passed to the connector.
+    #[arg(long, default_value = "local")]
+    store: String,
+    /// Configuration id passed to the connector.
+    #[arg(long, default_value = "local")]
+    configuration: String,
+    #[command(subcommand)]
+    export: Export,
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// Deliver an event: a JSON file in the format of POST /v1/events (one event).
+    Deliver {
+        /// The event file.
+        #[arg(long)]
+        event: PathBuf,
+        /// Attempt number to report to the connector.
+        #[arg(long, default_value_t = 1)]
+        attempt: u32,
+    },
+    /// Run the connector's connection check.
+    TestConnection,
+    /// Pull one sync batch.
+    Sync {
+        /// The entity to pull, as the manifest's [sync] declares.
+        #[arg(long)]
+        entity: String,
+        /// The cursor returned by the previous batch.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Most records in the batch.
+        #[arg(long, default_value_t = 100)]
+        max: u32,
+    },
+    /// Hand an inbound HTTP request to the connector: a JSON file with
+    /// method, path, query, headers (object) and body (text) or body_base64.
+    Inbound {
+        /// The request file.
+        #[arg(long)]
+        request: PathBuf,
+    },
+}
+
+/// The configuration file.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigurationFile {
+    #[serde(default)]
+    settings: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    credentials: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The inbound request file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InboundFile {
+    #[serde(default = "post")]
+    method: String,
+    #[serde(default = "root")]
+    path: String,
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    body_base64: Option<String>,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+fn root() -> String {
+    "/".into()
+}
+
+/// One state entry in the state file.
+#[derive(Serialize, Deserialize)]
+struct StoredState {
+    value_base64: String,
+    expires_at: Option<UnixMillis>,
+}
+
+/// What is printed.
+#[derive(Serialize)]
+struct Printed<T: Serialize> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<InvocationFailure>,
+    report: InvocationReport,
+}
+
+/// Runs the command; the exit code says whether the connector answered.
+pub async fn run(args: InvokeArgs) -> ExitCode {
+    match invoke(args).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
+    let manifest_path = args.manifest.clone().unwrap_or_else(|| {
+        args.component
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(MANIFEST_FILE)
+    });
+    let manifest = Manifest::load(&manifest_path)
+        .map_err(|e| anyhow::anyhow!("--manifest {}: {e}", manifest_path.display()))?;
+    let configuration: ConfigurationFile = read_toml(args.config.as_deref(), "--config")?;
+    let checked = manifest
+        .check_configuration(&configuration.settings, &configuration.credentials)
+        .map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("--config does not fit the manifest: {}", list.join("; "))
+        })?;
+    let egress_settings: EgressSettings = read_toml(args.egress.as_deref(), "--egress")?;
+    let egress = Egress::new(egress_settings, Arc::new(SystemResolver)).context("--egress")?;
+    let component = std::fs::read(&args.component)
+        .with_context(|| format!("--component {}", args.component.display()))?;
+
+    let runtime = Runtime::new(RuntimeConfig::default(), egress)?;
+    let connector = runtime
+        .load(manifest, component)
+        .await
+        .with_context(|| format!("--component {}", args.component.display()))?;
+
+    let clock = Arc::new(SystemClock);
+    let state = load_state(args.state.as_deref())?;
+    let context = CallContext {
+        store_id: args.store.clone(),
+        configuration_id: args.configuration.clone(),
+        delivery_id: None,
+        attempt: 0,
+        settings: checked.settings,
+        capabilities: Capabilities {
+            credentials: Arc::new(MemoryCredentials::new(checked.credentials)),
+            state: Arc::new(state.clone()),
+            clock: clock.clone(),
+        },
+    };
+
+    let code = match args.export {
+        Export::Deliver { event, attempt } => {
+            let text =
+                std::fs::read(&event).with_context(|| format!("--event {}", event.display()))?;
+            let parsed = sluice_events::parse_events(&text).map_err(|errors| {
+                let list: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect();
+                anyhow::anyhow!("--event {}: {}", event.display(), list.join("; "))
+            })?;
+            let [event] = <[_; 1]>::try_from(parsed)
+                .map_err(|_| anyhow::anyhow!("--event must hold one event"))?;
+            let context = CallContext {
+                delivery_id: Some(format!("dlv_local_{}", event.id)),
+                attempt,
+                ..context
+            };
+            let event = sluice_connectors::wit_event(
+                &event.store_id,
+                &event.id,
+                &event.event_type,
+                event.occurred_at,
+                event.payload,
+            );
+            print(runtime.deliver(&connector, context, event).await)?
+        }
+        Export::TestConnection => print(runtime.test_connection(&connector, context).await)?,
+        Export::Sync {
+            entity,
+            cursor,
+            max,
+        } => {
+            let request = SyncRequest {
+                entity,
+                cursor,
+                max_records: max,
+            };
+            print(runtime.sync(&connector, context, request).await)?
+        }
+        Export::Inbound { request } => {
+            let text = std::fs::read_to_string(&request)
+                .with_context(|| format!("--request {}", request.display()))?;
+            let file: InboundFile = serde_json::from_str(&text)
+                .with_context(|| format!("--request {}", request.display()))?;
+            print(
+                runtime
+                    .handle_inbound(&connector, context, inbound_request(file)?)
+                    .await,
+            )?
+        }
+    };
+    if let Some(path) = &args.state {
+        save_state(path, &state, clock.now_ms())?;
+    }
+    Ok(code)
+}
+
+fn inbound_request(file: InboundFile) -> anyhow::Result<InboundRequest> {
+    let body = match (file.body, file.body_base64) {
+        (Some(_), Some(_)) => bail!("--request: give body or body_base64, not both"),
+        (Some(text), None) => text.into_bytes(),
+        (None, Some(encoded)) => STANDARD
+            .decode(encoded)
+            .context("--request: body_base64 is not base64")?,
+        (None, None) => Vec::new(),
+    };
+    Ok(InboundRequest {
+        method: file.method.to_ascii_uppercase(),
+        path: file.path,
+        query: file.query,
+        headers: file
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+        body,
+    })
+}
+
+fn print<T: Serialize>(invocation: Invocation<T>) -> anyhow::Result<ExitCode> {
+    let failed = invocation.result.is_err();
+    let (result, failure) = match invocation.result {
+        Ok(result) => (Some(result), None),
+        Err(failure) => (None, Some(failure)),
+    };
+    let printed = Printed {
+        result,
+        failure,
+        report: invocation.report,
+    };
+    println!("{}", serde_json::to_string_pretty(&printed)?);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_toml<T: Default + serde::de::DeserializeOwned>(
+    path: Option<&Path>,
+    flag: &str,
+) -> anyhow::Result<T> {
+    let Some(path) = path else {
+        return Ok(T::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("{flag} {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{flag} {}: {}", path.display(), e.message()))
+}
+
+fn load_state(path: Option<&Path>) -> anyhow::Result<MemoryState> {
+    let Some(path) = path.filter(|p| p.exists()) else {
+        return Ok(MemoryState::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--state {}", path.display()))?;
+    let stored: BTreeMap<String, StoredState> =
+        serde_json::from_str(&text).with_context(|| format!("--state {}", path.display()))?;
+    let entries = stored
+        .into_iter()
+        .map(|(key, entry)| {
+            let value = STANDARD
+                .decode(&entry.value_base64)
+                .with_context(|| format!("--state {}: {key} is not base64", path.display()))?;
+            Ok((key, (value, entry.expires_at)))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(MemoryState::from_entries(entries))
+}
+
+fn save_state(path: &Path, state: &MemoryState, now: UnixMillis) -> anyhow::Result<()> {
+    let stored: BTreeMap<String, StoredState> = state
+        .snapshot(now)
+        .into_iter()
+        .map(|(key, (value, expires_at))| {
+            (
+                key,
+                StoredState {
+                    value_base64: STANDARD.encode(value),
+                    expires_at,
+                },
+            )
+        })
+        .collect();
+    std::fs::write(path, serde_json::to_string_pretty(&stored)?)
+        .with_context(|| format!("--state {}", path.display()))
+}

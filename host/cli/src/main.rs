@@ -1,0 +1,176 @@
+//! The `sluice` command.
+
+mod invoke;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sluice_core::Clock as _;
+use sluice_service::{Environment, Service, ServiceConfig};
+
+/// Sluice: the integration service of the platform. Delivers events to
+/// webhooks and to connectors running as sandboxed WebAssembly components.
+#[derive(Parser)]
+#[command(name = "sluice", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: HTTP API, delivery workers, bundled connectors.
+    ///
+    /// Settings come from the file given with --config, then from the
+    /// environment: SLUICE_LISTEN (default 127.0.0.1:7070), SLUICE_DATA_DIR
+    /// (default ./data), DATABASE_URL (default SQLite in the data directory),
+    /// SLUICE_CONNECTORS_DIR, SLUICE_MASTER_KEY, SLUICE_ADMIN_TOKEN.
+    Serve(ConfigArg),
+    /// Work with connector components.
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+    /// Delete delivered deliveries, their attempts and events older than the
+    /// retention period now, instead of waiting for the periodic run.
+    Prune(ConfigArg),
+    /// Re-encrypt every stored credential and signing secret under a new
+    /// master key. With a key file the new key replaces it; with
+    /// SLUICE_MASTER_KEY, give the new key in SLUICE_NEW_MASTER_KEY.
+    Rekey(ConfigArg),
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// Configuration file (TOML).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ConnectorCommand {
+    /// Run one export of a connector component locally and print the outcome
+    /// and the invocation report as JSON.
+    ///
+    /// This is the first tool of a connector author: build your component,
+    /// then deliver an event file to it, test its connection, run an inbound
+    /// request or pull a sync batch, with the same sandbox, limits and egress
+    /// policy as the service. Point it at a local or fake server with an
+    /// egress file:
+    ///
+    ///   [resolve]
+    ///   "hooks.slack.com:443" = "127.0.0.1:8443"
+    ///   ca_certificates = ["test-ca.pem"]
+    ///
+    /// Exit status: 0 when the connector returned a result (whatever it
+    /// says), 1 when the call failed (trap, timeout, memory), 2 on bad input.
+    Invoke(invoke::InvokeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let result = match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Connector(ConnectorCommand::Invoke(args)) => return invoke::run(args).await,
+            Command::Prune(args) => prune(args).await,
+            Command::Rekey(args) => rekey(args).await,
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        }
+    })
+}
+
+fn load_config(args: &ConfigArg) -> anyhow::Result<ServiceConfig> {
+    ServiceConfig::load(args.config.as_deref(), |name| std::env::var(name).ok())
+}
+
+async fn serve(args: ConfigArg) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let service = Service::start(config, Environment::from_process()).await?;
+    if let Some(token) = &service.generated_admin_token {
+        // Shown once: only its hash is stored.
+        println!("Admin token (shown once, store it now): {token}");
+    }
+    println!("Sluice is listening on http://{}", service.addr);
+    wait_for_signal().await;
+    eprintln!("shutting down: finishing deliveries in flight");
+    service.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn prune(args: ConfigArg) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let db = sluice_service::open_database(
+        &config,
+        std::env::var(sluice_secrets::MASTER_KEY_ENV)
+            .ok()
+            .as_deref(),
+    )
+    .await?;
+    let now = sluice_core::SystemClock.now_ms();
+    let cutoff = now - i64::from(config.retention.delivered_days) * 86_400_000;
+    let report = db.prune(cutoff, 1_000).await?;
+    println!(
+        "pruned {} deliveries, {} attempts and {} events older than {} days",
+        report.deliveries, report.attempts, report.events, config.retention.delivered_days
+    );
+    db.close().await;
+    Ok(())
+}
+
+async fn rekey(args: ConfigArg) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let key = std::env::var(sluice_secrets::MASTER_KEY_ENV).ok();
+    let new_key = std::env::var(sluice_service::NEW_MASTER_KEY_ENV).ok();
+    let report = sluice_service::rekey(&config, key.as_deref(), new_key.as_deref()).await?;
+    println!(
+        "re-encrypted {} connector credential sets and {} webhook signing secrets",
+        report.connector_credentials, report.webhook_secrets
+    );
+    if key.is_some() {
+        println!(
+            "now set {} to the value of {} and restart every node",
+            sluice_secrets::MASTER_KEY_ENV,
+            sluice_service::NEW_MASTER_KEY_ENV
+        );
+    }
+    Ok(())
+}

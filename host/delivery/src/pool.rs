@@ -1,0 +1,285 @@
+//! The worker pool: claims due deliveries, runs them with bounded
+//! concurrency overall and per target, and records their attempts in batches.
+//!
+//! ```text
+//!  claim loop ──claim_due──▶ attempt tasks ──results──▶ recorder ──complete──▶ db
+//!      ▲                         (global + per-target permits)
+//!      └── woken by new events, manual retries, freed permits, or the poll interval
+//! ```
+//!
+//! Nothing is lost on a crash: a delivery is only finished by the recorder's
+//! transaction; until then its lease lapses and another worker claims it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use sluice_storage::{ClaimedDelivery, Lease, NewEvent};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::attempt::{Attempted, Deliverer};
+use crate::config::DeliveryConfig;
+
+/// A handle to wake the workers when deliveries become due.
+#[derive(Clone, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    /// Tells the workers that deliveries may be due now.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The running delivery workers of this node.
+pub struct DeliveryWorkers {
+    waker: Waker,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DeliveryWorkers {
+    /// Starts claiming and delivering.
+    pub fn start(deliverer: Arc<Deliverer>, config: DeliveryConfig) -> Self {
+        let waker = Waker::default();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(
+            ClaimLoop {
+                deliverer,
+                config,
+                waker: waker.clone(),
+                stop: stop.clone(),
+                per_target: Mutex::default(),
+                freed: Arc::new(Notify::new()),
+            }
+            .run(),
+        );
+        Self { waker, stop, task }
+    }
+
+    /// A handle that wakes the workers.
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
+    }
+
+    /// Stops claiming, lets attempts in flight finish within the grace
+    /// period, releases the leases of those that did not, and records every
+    /// finished attempt before returning.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "delivery workers ended abnormally");
+        }
+    }
+}
+
+struct ClaimLoop {
+    deliverer: Arc<Deliverer>,
+    config: DeliveryConfig,
+    waker: Waker,
+    stop: CancellationToken,
+    per_target: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Signalled whenever an attempt finishes and frees its permits.
+    freed: Arc<Notify>,
+}
+
+impl ClaimLoop {
+    async fn run(self) {
+        let global = Arc::new(Semaphore::new(self.config.concurrency));
+        let (results, receiver) = mpsc::channel::<Attempted>(self.config.completion_batch * 4);
+        let recorder = tokio::spawn(record(
+            self.deliverer.clone(),
+            receiver,
+            self.config.completion_batch,
+        ));
+        let mut attempts: JoinSet<()> = JoinSet::new();
+        let in_flight: Arc<Mutex<HashMap<String, Lease>>> = Arc::default();
+
+        while !self.stop.is_cancelled() {
+            // Reap finished tasks so the set does not grow without bound.
+            while attempts.try_join_next().is_some() {}
+
+            let Some(permits) = self.take_permits(&global).await else {
+                break;
+            };
+            let now = self.deliverer.clock.now_ms();
+            let claimed = match self
+                .deliverer
+                .db
+                .claim_due(now, permits.len(), self.config.lease())
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(%error, "claiming deliveries failed; retrying shortly");
+                    self.idle(now).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                drop(permits);
+                self.idle(now).await;
+                continue;
+            }
+
+            let mut permits = permits.into_iter();
+            let mut saturated = Vec::new();
+            for delivery in claimed {
+                let global_permit = permits
+                    .next()
+                    .expect("claimed no more than the permits held");
+                let Ok(target_permit) = self
+                    .target_semaphore(&delivery.delivery.target_id)
+                    .try_acquire_owned()
+                else {
+                    saturated.push(delivery.lease);
+                    continue;
+                };
+                in_flight
+                    .lock()
+                    .insert(delivery.lease.delivery_id.clone(), delivery.lease.clone());
+                let deliverer = self.deliverer.clone();
+                let results = results.clone();
+                let in_flight = in_flight.clone();
+                let freed = self.freed.clone();
+                attempts.spawn(async move {
+                    let attempted = attempt(&deliverer, delivery).await;
+                    in_flight.lock().remove(&attempted.result.lease.delivery_id);
+                    // The recorder outlives every attempt task.
+                    let _ = results.send(attempted).await;
+                    drop((global_permit, target_permit));
+                    freed.notify_one();
+                });
+            }
+            drop(permits);
+            if !saturated.is_empty() {
+                // These targets are at their limit: give the deliveries back
+                // rather than hold them, and wait for a slot to free up.
+                if let Err(error) = self.deliverer.db.release(&saturated, now).await {
+                    tracing::warn!(%error, "releasing deliveries of saturated targets failed; their leases will lapse");
+                }
+                // Saturation means attempts to those targets are running;
+                // each one signals when it finishes.
+                tokio::select! {
+                    _ = self.freed.notified() => {}
+                    _ = self.stop.cancelled() => {}
+                }
+            }
+        }
+
+        self.drain(attempts, &in_flight).await;
+        drop(results);
+        if let Err(error) = recorder.await {
+            tracing::error!(%error, "the attempt recorder ended abnormally");
+        }
+    }
+
+    /// Waits for at least one free slot, then takes as many more as are free,
+    /// up to a claim batch. None when stopping.
+    async fn take_permits(&self, global: &Arc<Semaphore>) -> Option<Vec<OwnedSemaphorePermit>> {
+        let first = tokio::select! {
+            permit = global.clone().acquire_owned() => permit.ok()?,
+            _ = self.stop.cancelled() => return None,
+        };
+        let mut permits = vec![first];
+        while permits.len() < self.config.claim_batch {
+            match global.clone().try_acquire_owned() {
+                Ok(permit) => permits.push(permit),
+                Err(_) => break,
+            }
+        }
+        Some(permits)
+    }
+
+    fn target_semaphore(&self, target_id: &str) -> Arc<Semaphore> {
+        let mut per_target = self.per_target.lock();
+        if per_target.len() > 10_000 {
+            let limit = self.config.per_target_concurrency;
+            per_target.retain(|_, s| s.available_permits() < limit);
+        }
+        per_target
+            .entry(target_id.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_target_concurrency)))
+            .clone()
+    }
+
+    /// Waits for a wake-up, the poll interval (on the injected clock, so a
+    /// test that moves time forward wakes the workers), or the stop signal.
+    async fn idle(&self, now: sluice_core::UnixMillis) {
+        let poll = now + self.config.poll_interval_ms as i64;
+        tokio::select! {
+            _ = self.waker.0.notified() => {}
+            _ = self.deliverer.clock.sleep_until(poll) => {}
+            _ = self.stop.cancelled() => {}
+        }
+    }
+
+    async fn drain(&self, mut attempts: JoinSet<()>, in_flight: &Mutex<HashMap<String, Lease>>) {
+        let grace = Duration::from_millis(self.config.shutdown_grace_ms);
+        let finished = tokio::time::timeout(grace, async {
+            while attempts.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            attempts.abort_all();
+            while attempts.join_next().await.is_some() {}
+        }
+        let unfinished: Vec<Lease> = in_flight.lock().drain().map(|(_, lease)| lease).collect();
+        if !unfinished.is_empty() {
+            let now = self.deliverer.clock.now_ms();
+            match self.deliverer.db.release(&unfinished, now).await {
+                Ok(released) => tracing::info!(released, "released unfinished deliveries"),
+                Err(error) => {
+                    tracing::warn!(%error, "releasing unfinished deliveries failed; their leases will lapse")
+                }
+            }
+        }
+    }
+}
+
+async fn attempt(deliverer: &Deliverer, claimed: ClaimedDelivery) -> Attempted {
+    let kind = claimed.delivery.target_kind.as_str();
+    let gauge = deliverer
+        .metrics
+        .attempts_in_flight
+        .with_label_values(&[kind]);
+    gauge.inc();
+    let attempted = deliverer.attempt(&claimed).await;
+    gauge.dec();
+    attempted
+}
+
+/// Records finished attempts in batches: whatever has arrived while the
+/// previous transaction ran goes into the next one.
+async fn record(deliverer: Arc<Deliverer>, mut receiver: mpsc::Receiver<Attempted>, batch: usize) {
+    let mut buffer = Vec::with_capacity(batch);
+    while receiver.recv_many(&mut buffer, batch).await > 0 {
+        let (results, events): (Vec<_>, Vec<Option<NewEvent>>) = buffer
+            .drain(..)
+            .map(|attempted| (attempted.result, attempted.system_event))
+            .unzip();
+        let events: Vec<NewEvent> = events.into_iter().flatten().collect();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let now = deliverer.clock.now_ms();
+            match deliverer.db.complete(&results, &events, now).await {
+                Ok(completion) => {
+                    for lease in &completion.stale {
+                        tracing::warn!(delivery = %lease.delivery_id, "attempt finished after its lease lapsed; not recorded");
+                    }
+                    break;
+                }
+                Err(error) => {
+                    // Keep the results: until they are recorded the deliveries
+                    // stay leased, and a lapsed lease only means a repeat.
+                    tracing::error!(%error, "recording attempts failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

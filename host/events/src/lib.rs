@@ -1,0 +1,16 @@
+//! Event ingest.
+//!
+//! - [`parse_events`]: the envelope of `POST /v1/events` (one event or a
+//!   batch), every problem named by its field.
+//! - [`payload`]: the schemas of the platform's known event types
+//!   (`docs/events.md`), validated on ingest.
+//! - [`Ingestor`]: group commit of events from concurrent requests, sync
+//!   and inbound webhooks into storage, where fan-out happens in the same
+//!   transaction.
+
+mod envelope;
+mod ingestor;
+pub mod payload;
+
+pub use envelope::{FieldError, check_event, MAX_BATCH, MAX_PAYLOAD_BYTES, RESERVED_PREFIX, parse_events};
+pub use ingestor::{Ingestor, OnCommit};

@@ -1,0 +1,453 @@
+//! One call into a connector: a fresh instance in a fresh store, within the
+//! connector's limits, with a report of what it did.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Instance, ResourceTable};
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use crate::bindings::types::{
+    ConnectionCheck, DeliveryOutcome, Event, InboundAccepted, InboundRejection, InboundRequest,
+    InvocationContext, SyncBatch, SyncError, SyncRequest,
+};
+use crate::capabilities::{BackendError, Capabilities, MemoryCredentials, MemoryState};
+use crate::clock::GuestWallClock;
+use crate::connector::{ExportIndices, LoadError, LoadedConnector};
+use crate::egress_hook::EgressHooks;
+use crate::host::{CallState, GuestCapabilities};
+use crate::limiter::{MemoryLimitReached, MemoryLimiter};
+use crate::output::BoundedCapture;
+use crate::report::{Invocation, InvocationFailure, InvocationReport};
+use crate::runtime::Runtime;
+
+/// Who a call runs for: the configuration, the delivery attempt if any, and
+/// the configuration's settings and capabilities.
+#[derive(Clone)]
+pub struct CallContext {
+    /// The store (tenant).
+    pub store_id: String,
+    /// The connector configuration.
+    pub configuration_id: String,
+    /// The delivery being attempted, for `deliver`.
+    pub delivery_id: Option<String>,
+    /// Attempt number, 1-based; 0 outside deliveries.
+    pub attempt: u32,
+    /// Checked, non-secret settings.
+    pub settings: BTreeMap<String, String>,
+    /// Credentials, state and clock of the configuration.
+    pub capabilities: Capabilities,
+}
+
+/// One export of the contract: its name, argument and how to call it.
+trait Export: Send {
+    /// What the export returns.
+    type Output: Send;
+    /// The name shown in reports.
+    const NAME: &'static str;
+    /// Binds the export in `instance` and calls it.
+    fn call(
+        self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        exports: &ExportIndices,
+        context: &InvocationContext,
+    ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send;
+}
+
+/// Binds export `$indices` of `$exports` or fails the call as unsupported.
+macro_rules! bind {
+    ($exports:ident . $indices:ident, $store:ident, $instance:ident) => {
+        $exports
+            .$indices
+            .as_ref()
+            .ok_or_else(|| wasmtime::Error::new(Unsupported(Self::NAME)))?
+            .load(&mut *$store, $instance)?
+    };
+}
+
+struct DeliverCall(Event);
+struct TestConnectionCall;
+struct SyncCall(SyncRequest);
+struct InboundCall(InboundRequest);
+
+impl Export for DeliverCall {
+    type Output = DeliveryOutcome;
+    const NAME: &'static str = "deliver";
+    async fn call(
+        self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        exports: &ExportIndices,
+        context: &InvocationContext,
+    ) -> wasmtime::Result<Self::Output> {
+        let guest = bind!(exports.deliverer, store, instance);
+        guest.call_deliver(store, context, &self.0).await
+    }
+}
+
+impl Export for TestConnectionCall {
+    type Output = ConnectionCheck;
+    const NAME: &'static str = "test-connection";
+    async fn call(
+        self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        exports: &ExportIndices,
+        context: &InvocationContext,
+    ) -> wasmtime::Result<Self::Output> {
+        let guest = bind!(exports.connection, store, instance);
+        guest.call_test_connection(store, context).await
+    }
+}
+
+impl Export for SyncCall {
+    type Output = Result<SyncBatch, SyncError>;
+    const NAME: &'static str = "sync";
+    async fn call(
+        self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        exports: &ExportIndices,
+        context: &InvocationContext,
+    ) -> wasmtime::Result<Self::Output> {
+        let guest = bind!(exports.syncer, store, instance);
+        guest.call_sync(store, context, &self.0).await
+    }
+}
+
+impl Export for InboundCall {
+    type Output = Result<InboundAccepted, InboundRejection>;
+    const NAME: &'static str = "inbound";
+    async fn call(
+        self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        exports: &ExportIndices,
+        context: &InvocationContext,
+    ) -> wasmtime::Result<Self::Output> {
+        let guest = bind!(exports.inbound, store, instance);
+        guest.call_handle(store, context, &self.0).await
+    }
+}
+
+impl Runtime {
+    /// Delivers `event` through the connector's `deliverer` export.
+    pub async fn deliver(
+        &self,
+        connector: &Arc<LoadedConnector>,
+        context: CallContext,
+        event: Event,
+    ) -> Invocation<DeliveryOutcome> {
+        self.call(connector, context, DeliverCall(event)).await
+    }
+
+    /// Runs the connector's connection check.
+    pub async fn test_connection(
+        &self,
+        connector: &Arc<LoadedConnector>,
+        context: CallContext,
+    ) -> Invocation<ConnectionCheck> {
+        self.call(connector, context, TestConnectionCall).await
+    }
+
+    /// Pulls one batch through the connector's `syncer` export.
+    pub async fn sync(
+        &self,
+        connector: &Arc<LoadedConnector>,
+        context: CallContext,
+        request: SyncRequest,
+    ) -> Invocation<Result<SyncBatch, SyncError>> {
+        self.call(connector, context, SyncCall(request)).await
+    }
+
+    /// Hands an inbound HTTP request to the connector's `inbound-handler`.
+    pub async fn handle_inbound(
+        &self,
+        connector: &Arc<LoadedConnector>,
+        context: CallContext,
+        request: InboundRequest,
+    ) -> Invocation<Result<InboundAccepted, InboundRejection>> {
+        self.call(connector, context, InboundCall(request)).await
+    }
+
+    async fn call<E: Export>(
+        &self,
+        connector: &Arc<LoadedConnector>,
+        context: CallContext,
+        export: E,
+    ) -> Invocation<E::Output> {
+        let mut report = InvocationReport {
+            connector: connector.manifest.id.clone(),
+            version: connector.manifest.version.to_string(),
+            export: E::NAME.to_owned(),
+            ..InvocationReport::default()
+        };
+        let queued = Instant::now();
+        // Waiting for a slot is backpressure, not an error: the pool never
+        // refuses a call, it makes it wait.
+        let _slot = match self.slots.acquire().await {
+            Ok(slot) => slot,
+            Err(_) => {
+                return Invocation {
+                    result: Err(InvocationFailure::Host {
+                        message: "the runtime is shutting down".to_owned(),
+                    }),
+                    report,
+                };
+            }
+        };
+        report.queued_ms = queued.elapsed().as_millis() as u64;
+
+        let limits = self.effective_limits(connector);
+        let stdout = BoundedCapture::new(self.config.output_limit_bytes);
+        let stderr = BoundedCapture::new(self.config.output_limit_bytes);
+        let (mut store, egress_log) =
+            self.new_store(connector, &context, &limits, &stdout, &stderr);
+        let wasm_context = invocation_context(&context);
+
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(
+            limits.timeout,
+            run(&mut store, connector, wasm_context, export),
+        )
+        .await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+
+        let result = match outcome {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(classify(error, &limits, &stderr)),
+            Err(_elapsed) => Err(InvocationFailure::Timeout {
+                limit_ms: limits.timeout.as_millis() as u64,
+            }),
+        };
+
+        report.fuel_consumed = self
+            .config
+            .fuel_per_call
+            .saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.into_data();
+        report.memory_peak_bytes = state.limiter.peak_bytes() as u64;
+        report.egress = egress_log.snapshot();
+        report.logs = state.guest.logs;
+        report.logs_dropped = state.guest.logs_dropped;
+        report.credentials_read = state.guest.credentials_read;
+        report.credentials_refused = state.guest.credentials_refused;
+        let (out, out_cut) = stdout.contents();
+        let (err, err_cut) = stderr.contents();
+        report.stdout = out;
+        report.stderr = err;
+        report.output_truncated = out_cut || err_cut;
+        Invocation { result, report }
+    }
+
+    fn effective_limits(&self, connector: &LoadedConnector) -> CallLimits {
+        let declared = connector.manifest.limits;
+        let timeout_ms = declared.timeout_ms.min(self.config.max_timeout_ms);
+        let memory_mib = declared.memory_mib.min(self.config.max_memory_mib);
+        CallLimits {
+            timeout: Duration::from_millis(u64::from(timeout_ms)),
+            memory_bytes: memory_mib as usize * 1024 * 1024,
+            fuel: self.config.fuel_per_call,
+            max_requests: declared.max_requests,
+        }
+    }
+
+    fn new_store(
+        &self,
+        connector: &LoadedConnector,
+        context: &CallContext,
+        limits: &CallLimits,
+        stdout: &BoundedCapture,
+        stderr: &BoundedCapture,
+    ) -> (Store<CallState>, sluice_egress::EgressLog) {
+        // No preopened directories, environment, arguments or sockets: the
+        // guest's only ways out are wasi:http (policed below) and the Sluice
+        // interfaces.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(GuestWallClock(context.capabilities.clock.clone()))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let hooks = EgressHooks::new(
+            self.egress.clone(),
+            connector.manifest.allowed_origins.clone(),
+            limits.max_requests,
+        );
+        let egress_log = hooks.log();
+        let state = CallState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks,
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            guest: GuestCapabilities {
+                manifest: connector.manifest.clone(),
+                capabilities: context.capabilities.clone(),
+                config: self.config.clone(),
+                logs: Vec::new(),
+                logs_dropped: 0,
+                credentials_read: Vec::new(),
+                credentials_refused: Vec::new(),
+            },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store
+            .set_fuel(limits.fuel)
+            .expect("fuel is enabled in the engine configuration");
+        let ticks = limits.timeout.as_millis() as u64 / self.config.epoch_tick_ms.max(1) + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        (store, egress_log)
+    }
+
+    /// Instantiates the connector once and binds every export it offers, so
+    /// that a signature that does not match the contract is refused at load
+    /// rather than at the first call.
+    pub(crate) async fn check_export_signatures(
+        &self,
+        connector: &LoadedConnector,
+    ) -> Result<(), LoadError> {
+        let capabilities = Capabilities {
+            credentials: Arc::new(MemoryCredentials::default()),
+            state: Arc::new(MemoryState::default()),
+            clock: Arc::new(sluice_core::SystemClock),
+        };
+        let context = CallContext {
+            store_id: String::new(),
+            configuration_id: String::new(),
+            delivery_id: None,
+            attempt: 0,
+            settings: BTreeMap::new(),
+            capabilities,
+        };
+        let limits = self.effective_limits(connector);
+        let discard = BoundedCapture::new(0);
+        let (mut store, _) = self.new_store(connector, &context, &limits, &discard, &discard);
+        let instance = connector
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| LoadError::Contract(format!("instantiation failed: {e:#}")))?;
+        let exports = &connector.exports;
+        let mismatch = |name: &str, e: wasmtime::Error| {
+            LoadError::Contract(format!(
+                "export {name} does not match sluice:connector@0.1.0: {e:#}"
+            ))
+        };
+        if let Some(indices) = &exports.deliverer {
+            indices
+                .load(&mut store, &instance)
+                .map_err(|e| mismatch("deliverer", e))?;
+        }
+        if let Some(indices) = &exports.connection {
+            indices
+                .load(&mut store, &instance)
+                .map_err(|e| mismatch("connection", e))?;
+        }
+        if let Some(indices) = &exports.syncer {
+            indices
+                .load(&mut store, &instance)
+                .map_err(|e| mismatch("syncer", e))?;
+        }
+        if let Some(indices) = &exports.inbound {
+            indices
+                .load(&mut store, &instance)
+                .map_err(|e| mismatch("inbound-handler", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The limits of one call: the manifest's, capped by the operator's.
+struct CallLimits {
+    timeout: Duration,
+    memory_bytes: usize,
+    fuel: u64,
+    max_requests: Option<u32>,
+}
+
+async fn run<E: Export>(
+    store: &mut Store<CallState>,
+    connector: &LoadedConnector,
+    context: InvocationContext,
+    export: E,
+) -> wasmtime::Result<E::Output> {
+    let instance = connector.pre.instantiate_async(&mut *store).await?;
+    export
+        .call(store, &instance, &connector.exports, &context)
+        .await
+}
+
+/// Marks a call to an export the component does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("the connector does not offer {0}")]
+struct Unsupported(&'static str);
+
+/// Turns a wasmtime error into the cause a store admin can act on.
+fn classify(
+    error: wasmtime::Error,
+    limits: &CallLimits,
+    stderr: &BoundedCapture,
+) -> InvocationFailure {
+    if let Some(Unsupported(export)) = error.downcast_ref::<Unsupported>() {
+        return InvocationFailure::Unsupported {
+            export: (*export).to_owned(),
+        };
+    }
+    if let Some(failure) = error.downcast_ref::<BackendError>() {
+        return InvocationFailure::Host {
+            message: format!("capability backend failed: {failure}"),
+        };
+    }
+    if let Some(reached) = error.downcast_ref::<MemoryLimitReached>() {
+        return InvocationFailure::OutOfMemory {
+            limit_bytes: reached.limit_bytes,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => InvocationFailure::Timeout {
+            limit_ms: limits.timeout.as_millis() as u64,
+        },
+        Some(Trap::OutOfFuel) => InvocationFailure::OutOfFuel { limit: limits.fuel },
+        Some(trap) => {
+            // A Rust guest prints its panic message to stderr before it
+            // aborts; that line says far more than "unreachable executed".
+            let (stderr, _) = stderr.contents();
+            let panic = stderr
+                .lines()
+                .rev()
+                .find(|line| line.contains("panicked at") || line.contains("panicked"));
+            let message = match panic {
+                Some(line) => format!("{trap}; guest stderr: {}", line.trim()),
+                None => format!("{error:#}"),
+            };
+            InvocationFailure::Trap { message }
+        }
+        None => InvocationFailure::Trap {
+            message: format!("{error:#}"),
+        },
+    }
+}
+
+fn invocation_context(context: &CallContext) -> InvocationContext {
+    InvocationContext {
+        store_id: context.store_id.clone(),
+        configuration_id: context.configuration_id.clone(),
+        delivery_id: context.delivery_id.clone(),
+        attempt: context.attempt,
+        settings: context
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        now_ms: u64::try_from(context.capabilities.clock.now_ms()).unwrap_or(0),
+    }
+}

@@ -1,0 +1,213 @@
+//! The service's settings: a TOML file, then environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sluice_delivery::DeliveryConfig;
+use sluice_egress::EgressSettings;
+use sluice_runtime::RuntimeConfig;
+
+/// Everything the service needs to start. Every field has a default, so an
+/// empty file (or none) starts a working service on embedded SQLite.
+///
+/// ```toml
+/// listen = "127.0.0.1:7070"
+/// data_dir = "./data"
+/// database_url = "postgres://sluice@db/sluice"   # default: SQLite in data_dir
+/// connectors_dir = "./build/connectors"
+///
+/// [retention]
+/// delivered_days = 7
+///
+/// [delivery.retry]
+/// schedule_seconds = [60, 300, 1800, 7200]
+///
+/// [egress]
+/// allow_cidrs = ["10.20.0.0/16"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    /// Address of the HTTP API (`SLUICE_LISTEN`).
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the master key file and compiled
+    /// components (`SLUICE_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `postgres://...` to share one database between several nodes
+    /// (`DATABASE_URL`); none means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Directory of bundled connectors, each in a folder with
+    /// `connector.toml` and `connector.wasm` (`SLUICE_CONNECTORS_DIR`).
+    pub connectors_dir: Option<PathBuf>,
+    /// Outbound HTTP policy for connectors and webhooks.
+    pub egress: EgressSettings,
+    /// Component runtime limits.
+    pub runtime: RuntimeConfig,
+    /// Delivery workers and retry schedule.
+    pub delivery: DeliveryConfig,
+    /// How long finished work is kept.
+    pub retention: RetentionConfig,
+}
+
+/// What is pruned, and when.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Delivered deliveries, their attempts and events older than this many
+    /// days are deleted. Dead letters are kept.
+    pub delivered_days: u32,
+    /// How often pruning runs, in minutes; 0 disables the periodic run
+    /// (`sluice prune` still works).
+    pub interval_minutes: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            delivered_days: 7,
+            interval_minutes: 60,
+        }
+    }
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            connectors_dir: None,
+            egress: EgressSettings::default(),
+            runtime: RuntimeConfig::default(),
+            delivery: DeliveryConfig::default(),
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+/// Environment variables the service reads.
+pub mod env {
+    /// API address.
+    pub const LISTEN: &str = "SLUICE_LISTEN";
+    /// Data directory.
+    pub const DATA_DIR: &str = "SLUICE_DATA_DIR";
+    /// Database URL.
+    pub const DATABASE_URL: &str = "DATABASE_URL";
+    /// Bundled connectors directory.
+    pub const CONNECTORS_DIR: &str = "SLUICE_CONNECTORS_DIR";
+    /// The first admin token.
+    pub const ADMIN_TOKEN: &str = "SLUICE_ADMIN_TOKEN";
+}
+
+impl ServiceConfig {
+    /// Reads `path` (if given), then applies the environment. Errors name
+    /// the file and field, or the variable.
+    pub fn load(
+        path: Option<&Path>,
+        environment: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                Self::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => Self::default(),
+        };
+        if let Some(listen) = environment(env::LISTEN) {
+            config.listen = listen.parse().map_err(|e| {
+                anyhow::anyhow!(
+                    "{}={listen:?} is not an address like 127.0.0.1:7070: {e}",
+                    env::LISTEN
+                )
+            })?;
+        }
+        if let Some(dir) = environment(env::DATA_DIR) {
+            config.data_dir = dir.into();
+        }
+        if let Some(url) = environment(env::DATABASE_URL) {
+            config.database_url = Some(url);
+        }
+        if let Some(dir) = environment(env::CONNECTORS_DIR) {
+            config.connectors_dir = Some(dir.into());
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a configuration file's text.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let deserializer = toml::Deserializer::parse(text)
+            .map_err(|e| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
+        serde_path_to_error::deserialize(deserializer)
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.path(), e.inner().message()))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.egress.validate().map_err(anyhow::Error::msg)?;
+        self.delivery.validate().map_err(anyhow::Error::msg)?;
+        Ok(())
+    }
+
+    /// The database to use: `database_url`, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("sluice.db").display()
+            ),
+        }
+    }
+
+    /// Where compiled components are cached: as configured, or in the data directory.
+    pub fn compiled_cache_dir(&self) -> PathBuf {
+        self.runtime
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("compiled"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_gives_a_working_sqlite_default() {
+        let config = ServiceConfig::parse("").unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:7070");
+        assert_eq!(config.database_url(), "sqlite://./data/sluice.db?mode=rwc");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let error = ServiceConfig::parse("[delivery]\nconcurency = 3\n").unwrap_err();
+        assert!(
+            error.to_string().starts_with("delivery.concurency"),
+            "{error}"
+        );
+        let error = ServiceConfig::parse("[egress]\nconnect_timeout_ms = \"fast\"\n").unwrap_err();
+        assert!(
+            error.to_string().starts_with("egress.connect_timeout_ms"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let env = |name: &str| match name {
+            "SLUICE_LISTEN" => Some("0.0.0.0:9000".to_owned()),
+            "DATABASE_URL" => Some("postgres://db/sluice".to_owned()),
+            _ => None,
+        };
+        let config = ServiceConfig::load(None, env).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.database_url(), "postgres://db/sluice");
+        let error =
+            ServiceConfig::load(None, |n| (n == "SLUICE_LISTEN").then(|| "nope".to_owned()))
+                .unwrap_err();
+        assert!(error.to_string().starts_with("SLUICE_LISTEN"), "{error}");
+    }
+}

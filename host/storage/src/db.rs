@@ -1,0 +1,211 @@
+//! Connecting to SQLite or PostgreSQL and bringing the schema up to date.
+
+use std::sync::Arc;
+
+use sluice_secrets::SecretBox;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AnyPool, Executor};
+
+use crate::{Result, StorageError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Read connections to an SQLite file. WAL lets them read while the writer writes.
+const SQLITE_READERS: u32 = 4;
+/// Connections to PostgreSQL, shared by reads and writes.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// Applied to every SQLite connection. WAL with `synchronous = NORMAL` is
+/// durable across application crashes and only fsyncs at checkpoints.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+
+/// The database engine behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite, the default for a single node.
+    Sqlite,
+    /// PostgreSQL, for several nodes sharing one queue.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StorageError::UnsupportedUrl)
+        }
+    }
+
+    /// The row-locking clause that serialises writers of one row. SQLite has
+    /// one writer, so it needs none.
+    pub(crate) fn lock_row(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// Sluice's database: a handle that is cheap to clone and share.
+///
+/// On SQLite all writes go through one connection, so writers queue in the
+/// process instead of failing with `SQLITE_BUSY`; reads use a separate pool.
+/// On PostgreSQL one pool serves both. Every operation takes the current time
+/// as a parameter; storage never reads a clock.
+#[derive(Debug, Clone)]
+pub struct Db {
+    backend: Backend,
+    writer: AnyPool,
+    reader: AnyPool,
+    secrets: Arc<SecretBox>,
+}
+
+impl Db {
+    /// Connects to `url` and applies pending migrations.
+    ///
+    /// `url` is `sqlite://<path>?mode=rwc` (the file is created if missing),
+    /// `sqlite::memory:` (a private in-memory database, for tests), or
+    /// `postgres://...`. `secrets` seals and opens connector credentials and
+    /// webhook signing secrets.
+    pub async fn connect(url: &str, secrets: SecretBox) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let (writer, reader) = match backend {
+            Backend::Sqlite => connect_sqlite(url).await?,
+            Backend::Postgres => {
+                let pool = pool_options(POSTGRES_CONNECTIONS).connect(url).await?;
+                (pool.clone(), pool)
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&writer)
+            .await
+            .map_err(StorageError::Migration)?;
+        Ok(Self {
+            backend,
+            writer,
+            reader,
+            secrets: Arc::new(secrets),
+        })
+    }
+
+    /// The engine behind this handle.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    /// Checks that the database answers, for readiness probes.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.writer).await?;
+        Ok(())
+    }
+
+    /// The pool for statements that write.
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// The pool for statements that only read.
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// The box sealing and opening secrets.
+    pub(crate) fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+}
+
+fn pool_options(max_connections: u32) -> AnyPoolOptions {
+    // A ping before each checkout would double the round trips of short
+    // statements; a broken connection fails its statement instead.
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .test_before_acquire(false)
+}
+
+async fn connect_sqlite(url: &str) -> Result<(AnyPool, AnyPool)> {
+    let with_pragmas = |options: AnyPoolOptions| {
+        options.after_connect(|connection: &mut AnyConnection, _| {
+            Box::pin(async move {
+                connection.execute(SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        })
+    };
+    // The writer's connection lives as long as the pool: it holds the
+    // statement cache, and for `sqlite::memory:` the database itself.
+    let writer = with_pragmas(pool_options(1))
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect(url)
+        .await?;
+    // The `Any` driver opens every `:memory:` connection on a database of its
+    // own, so an in-memory database is read through the writer.
+    let reader = if url.contains(":memory:") {
+        writer.clone()
+    } else {
+        with_pragmas(pool_options(SQLITE_READERS))
+            .connect_lazy(url)
+            .map_err(StorageError::Database)?
+    };
+    Ok((writer, reader))
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_secrets::MasterKey;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_in_memory_database_reads_what_it_wrote() {
+        let db = Db::connect("sqlite::memory:", SecretBox::new(&MasterKey::generate()))
+            .await
+            .unwrap();
+        db.insert_admin_token("hash", "first", 1).await.unwrap();
+        assert_eq!(db.count_admin_tokens().await.unwrap(), 1);
+        assert!(db.find_admin_token("hash").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn urls_select_their_backend() {
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://data/sluice.db?mode=rwc").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(matches!(
+            Backend::from_url("mysql://u@h/db"),
+            Err(StorageError::UnsupportedUrl)
+        ));
+    }
+}

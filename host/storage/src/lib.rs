@@ -1,0 +1,51 @@
+//! Sluice's database, on embedded SQLite (the default) or PostgreSQL.
+//!
+//! One schema in two dialects (`migrations/sqlite`, `migrations/postgres`),
+//! one set of queries written once through sqlx's `Any` driver. Everything
+//! belongs to a store (tenant): every store-scoped operation takes the
+//! `store_id` and cannot see or change another store's rows. Time is always a
+//! parameter (`now`), taken from the caller's injected clock.
+//!
+//! - [`Db`]: connecting, migrations, the SQLite writer/reader split.
+//! - [`events`]: idempotent ingest and fan-out in one transaction.
+//! - [`queue`]: claiming due deliveries under leases, recording attempts in
+//!   batches, releasing on shutdown.
+//! - [`deliveries`]: listing, inspecting and re-triggering deliveries.
+//! - [`webhooks`], [`connectors`]: the targets, with sealed secrets.
+//! - [`state`]: per-configuration key/value state with expiry and quota.
+//! - [`retention`]: chunked pruning of what is delivered and old.
+//! - [`admin_tokens`], [`rekey`].
+
+pub mod admin_tokens;
+pub mod connectors;
+mod db;
+pub mod deliveries;
+mod error;
+pub mod events;
+mod fanout;
+pub mod queue;
+pub mod rekey;
+pub mod retention;
+mod sealing;
+mod sql;
+pub mod state;
+pub mod webhooks;
+
+pub use admin_tokens::AdminToken;
+pub use connectors::{ConnectorConfig, ConnectorConfigUpdate, ConnectorTarget, NewConnectorConfig};
+pub use db::{Backend, Db};
+pub use deliveries::{
+    Attempt, AttemptOutcome, AttemptTrigger, Delivery, DeliveryDetail, DeliveryFilter,
+    DeliveryStatus, MAX_PAGE_SIZE, Page, PageRequest, TargetKind,
+};
+pub use error::{Result, StorageError};
+pub use events::{EventSource, IngestOutcome, IngestStatus, NewEvent, StoredEvent};
+pub use queue::{AttemptRecord, AttemptResult, ClaimedDelivery, Completion, Lease, Verdict};
+pub use rekey::RekeyReport;
+pub use retention::PruneReport;
+pub use sealing::Credentials;
+pub use state::StateWrite;
+pub use webhooks::{
+    NewWebhookSubscription, SECRET_ROTATION_OVERLAP_MS, WebhookSecretInfo, WebhookSubscription,
+    WebhookSubscriptionUpdate, WebhookTarget,
+};

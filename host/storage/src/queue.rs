@@ -1,0 +1,360 @@
+//! The delivery table as a queue: workers claim due deliveries under a lease,
+//! record attempts in batches, and release what they hold when stopping.
+//!
+//! A claim moves a delivery's `next_attempt_at` to its lease expiry, so a
+//! leased delivery is simply not due until the lease lapses, and the partial
+//! index on due pending rows is all a claim reads. Every write that ends a
+//! lease checks its token, so a worker whose lease lapsed and was claimed
+//! again cannot overwrite the newer claim.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use sluice_core::{UnixMillis, new_id};
+use sqlx::{AnyConnection, Row};
+
+use crate::deliveries::DELIVERY_COLUMNS;
+use crate::fanout::ingest_in;
+use crate::sql::{ROWS_PER_STATEMENT, SqlBuilder, to_json};
+use crate::{
+    AttemptOutcome, AttemptTrigger, Backend, Db, Delivery, DeliveryStatus, IngestOutcome, NewEvent,
+    Result, StorageError,
+};
+
+/// A worker's hold on one claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    /// The delivery held.
+    pub delivery_id: String,
+    /// The claim's token; shared by the deliveries of one claim.
+    pub token: String,
+}
+
+/// A claimed delivery with the event it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    /// The delivery as claimed (leased, `next_attempt_at` = lease expiry).
+    pub delivery: Delivery,
+    /// The hold to pass back to [`Db::complete`] or [`Db::release`].
+    pub lease: Lease,
+    /// When the event happened.
+    pub occurred_at: UnixMillis,
+    /// The event payload exactly as received.
+    pub payload: String,
+}
+
+/// What an attempt decided for its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Delivered; done.
+    Delivered {
+        /// The target's id for what it received, if it gave one.
+        external_id: Option<String>,
+    },
+    /// Failed, to be attempted again at the given time.
+    RetryAt(UnixMillis),
+    /// Failed in a retryable way, but the retry schedule is exhausted:
+    /// dead-lettered.
+    Exhausted,
+    /// Failed permanently: dead-lettered.
+    Failed,
+}
+
+impl Verdict {
+    /// The outcome recorded on the attempt.
+    pub fn outcome(&self) -> AttemptOutcome {
+        match self {
+            Self::Delivered { .. } => AttemptOutcome::Delivered,
+            Self::RetryAt(_) | Self::Exhausted => AttemptOutcome::Retry,
+            Self::Failed => AttemptOutcome::Failed,
+        }
+    }
+
+    /// The delivery's status afterwards.
+    pub fn status(&self) -> DeliveryStatus {
+        match self {
+            Self::Delivered { .. } => DeliveryStatus::Delivered,
+            Self::RetryAt(_) => DeliveryStatus::Pending,
+            Self::Exhausted | Self::Failed => DeliveryStatus::Dead,
+        }
+    }
+}
+
+/// The facts of one attempt, as recorded in its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    /// The claimed delivery's `next_trigger`.
+    pub trigger: AttemptTrigger,
+    /// When it started.
+    pub started_at: UnixMillis,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// The HTTP status answered, for webhooks.
+    pub http_status: Option<u16>,
+    /// The URL called, for webhooks.
+    pub request_url: Option<String>,
+    /// The request headers sent, without secrets.
+    pub request_headers: Option<serde_json::Value>,
+    /// The start of the response body, already cut to size.
+    pub response_body: Option<String>,
+    /// Why it failed; also becomes the delivery's `last_error`.
+    pub error: Option<String>,
+    /// The connector invocation report.
+    pub report: Option<serde_json::Value>,
+}
+
+/// One finished attempt to record with [`Db::complete`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptResult {
+    /// The lease the attempt ran under.
+    pub lease: Lease,
+    /// What happens to the delivery.
+    pub verdict: Verdict,
+    /// What happened during the attempt.
+    pub attempt: AttemptRecord,
+}
+
+/// What [`Db::complete`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// Results not recorded because their lease was no longer held: it
+    /// lapsed and another worker claimed the delivery, or it was released.
+    pub stale: Vec<Lease>,
+    /// What happened to each system event, in order.
+    pub ingested: Vec<IngestOutcome>,
+}
+
+impl Db {
+    /// Claims up to `limit` pending deliveries due at `now`, oldest due first,
+    /// under one fresh lease lasting `lease`. Deliveries whose lease lapsed are
+    /// due again. On PostgreSQL concurrent claimers skip each other's rows, so
+    /// no delivery is handed to two workers at once.
+    pub async fn claim_due(
+        &self,
+        now: UnixMillis,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let token = new_id("lease");
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let rows = sqlx::query(&claim_statement(self.backend()))
+            .bind(token.as_str())
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(self.writer())
+            .await?;
+        let event_seqs = rows
+            .iter()
+            .map(|row| row.try_get("event_seq"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let bodies = self.event_bodies(&event_seqs).await?;
+        rows.iter()
+            .zip(event_seqs)
+            .map(|(row, event_seq)| {
+                let delivery = Delivery::from_row(row)?;
+                // The foreign key keeps the event; a miss means the database
+                // was changed behind Sluice's back.
+                let (occurred_at, payload) = bodies.get(&event_seq).cloned().ok_or_else(|| {
+                    StorageError::corrupt(
+                        format!("delivery {}", delivery.id),
+                        "its event is missing",
+                    )
+                })?;
+                Ok(ClaimedDelivery {
+                    lease: Lease {
+                        delivery_id: delivery.id.clone(),
+                        token: token.clone(),
+                    },
+                    delivery,
+                    occurred_at,
+                    payload,
+                })
+            })
+            .collect()
+    }
+
+    /// Records `results` and ingests `system_events` (fanned out like any
+    /// event) in one transaction at `now`.
+    ///
+    /// For each result whose lease is still held: one attempt row, numbered
+    /// after the delivery's previous attempts, and the delivery updated per
+    /// its [`Verdict`] with the lease cleared. Results whose lease is no
+    /// longer held change nothing and come back in [`Completion::stale`].
+    pub async fn complete(
+        &self,
+        results: &[AttemptResult],
+        system_events: &[NewEvent],
+        now: UnixMillis,
+    ) -> Result<Completion> {
+        let mut tx = self.writer().begin().await?;
+        let mut stale = Vec::new();
+        for chunk in results.chunks(ROWS_PER_STATEMENT) {
+            let recorded = update_leased(&mut tx, self.backend(), chunk, now).await?;
+            let (current, lapsed): (Vec<_>, Vec<_>) = chunk
+                .iter()
+                .partition(|result| recorded.contains_key(&result.lease.delivery_id));
+            stale.extend(lapsed.into_iter().map(|result| result.lease.clone()));
+            if !current.is_empty() {
+                insert_attempts(&mut tx, self.backend(), &current, &recorded).await?;
+            }
+        }
+        let ingested = ingest_in(&mut tx, self.backend(), system_events, now).await?;
+        tx.commit().await?;
+        Ok(Completion { stale, ingested })
+    }
+
+    /// Gives back deliveries a stopping worker holds but will not attempt:
+    /// each becomes due `now` for another worker. Leases no longer held are
+    /// ignored. Returns how many were released.
+    pub async fn release(&self, leases: &[Lease], now: UnixMillis) -> Result<u64> {
+        let mut released = 0;
+        for chunk in leases.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = SqlBuilder::new(
+                self.backend(),
+                "UPDATE deliveries SET lease_token = NULL, lease_expires_at = 0, next_attempt_at = ",
+            );
+            sql.bind(now)
+                .push(", updated_at = ")
+                .bind(now)
+                .push(" FROM (");
+            sql.values(chunk, |row, lease| {
+                row.bind(lease.delivery_id.as_str())
+                    .bind(lease.token.as_str());
+            })
+            .push(") AS v WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2");
+            released += sql.execute(self.writer()).await?;
+        }
+        Ok(released)
+    }
+
+    /// The occurred-at time and payload of the events `event_seqs`, by seq.
+    async fn event_bodies(&self, event_seqs: &[i64]) -> Result<HashMap<i64, (UnixMillis, String)>> {
+        let unique: Vec<i64> = event_seqs
+            .iter()
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut bodies = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = SqlBuilder::new(
+                self.backend(),
+                "SELECT seq, occurred_at, payload FROM events WHERE seq IN (",
+            );
+            sql.bind_list(chunk.iter().copied()).push(")");
+            for row in sql.fetch_all(self.reader()).await? {
+                bodies.insert(
+                    row.try_get("seq")?,
+                    (row.try_get("occurred_at")?, row.try_get("payload")?),
+                );
+            }
+        }
+        Ok(bodies)
+    }
+}
+
+/// The statement claiming up to `$4` deliveries due at `$3`, oldest due
+/// first, under the lease token `$1` until `$2`.
+fn claim_statement(backend: Backend) -> String {
+    let due = "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
+               ORDER BY next_attempt_at LIMIT $4";
+    let claimed = match backend {
+        // One writer: there is nobody to skip.
+        Backend::Sqlite => format!("id IN ({due})"),
+        // SKIP LOCKED lets concurrent claimers pass each other's rows; the
+        // array makes PostgreSQL fetch the claimed rows by id instead of
+        // hashing the whole table against them.
+        Backend::Postgres => format!("id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"),
+    };
+    format!(
+        "UPDATE deliveries SET lease_token = $1, lease_expires_at = $2, next_attempt_at = $2, \
+         updated_at = $3 WHERE {claimed} RETURNING {DELIVERY_COLUMNS}, event_seq"
+    )
+}
+
+/// Applies the verdicts of `results` to the deliveries whose lease is still
+/// held; returns their (store id, new attempt count) by delivery id.
+async fn update_leased(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    results: &[AttemptResult],
+    now: UnixMillis,
+) -> Result<HashMap<String, (String, i64)>> {
+    let mut sql = SqlBuilder::new(backend, "UPDATE deliveries SET updated_at = ");
+    sql.bind(now).push(
+        ", status = v.column3, next_attempt_at = v.column4, last_error = v.column5, \
+         external_id = COALESCE(v.column6, external_id), finished_at = v.column7, \
+         attempt_count = attempt_count + 1, lease_token = NULL, lease_expires_at = 0, \
+         next_trigger = 'scheduled' FROM (",
+    );
+    sql.values(results, |row, result| {
+        let (next_attempt_at, external_id, finished_at) = match &result.verdict {
+            Verdict::Delivered { external_id } => (now, external_id.as_deref(), Some(now)),
+            Verdict::RetryAt(at) => (*at, None, None),
+            Verdict::Exhausted | Verdict::Failed => (now, None, Some(now)),
+        };
+        row.bind(result.lease.delivery_id.as_str())
+            .bind(result.lease.token.as_str())
+            .bind(result.verdict.status().as_str())
+            .bind(next_attempt_at)
+            .bind(result.attempt.error.as_deref())
+            .bind(external_id)
+            .bind(finished_at);
+    })
+    .push(
+        ") AS v WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 \
+         RETURNING id, store_id, attempt_count",
+    );
+    sql.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                (row.try_get("store_id")?, row.try_get("attempt_count")?),
+            ))
+        })
+        .collect()
+}
+
+/// Inserts one attempt row per result, numbered by the delivery's new
+/// attempt count from `recorded`.
+async fn insert_attempts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    results: &[&AttemptResult],
+    recorded: &HashMap<String, (String, i64)>,
+) -> Result<()> {
+    let mut sql = SqlBuilder::new(
+        backend,
+        "INSERT INTO attempts (id, delivery_id, store_id, number, trigger, started_at, \
+         duration_ms, outcome, http_status, request_url, request_headers, response_body, \
+         error, report, next_attempt_at)",
+    );
+    sql.values(results, |row, result| {
+        let (store_id, number) = &recorded[&result.lease.delivery_id];
+        let attempt = &result.attempt;
+        let next_attempt_at = match result.verdict {
+            Verdict::RetryAt(at) => Some(at),
+            _ => None,
+        };
+        row.bind(new_id("att"))
+            .bind(result.lease.delivery_id.as_str())
+            .bind(store_id.as_str())
+            .bind(*number)
+            .bind(attempt.trigger.as_str())
+            .bind(attempt.started_at)
+            .bind(attempt.duration_ms)
+            .bind(result.verdict.outcome().as_str())
+            .bind(attempt.http_status.map(i64::from))
+            .bind(attempt.request_url.as_deref())
+            .bind(attempt.request_headers.as_ref().map(to_json))
+            .bind(attempt.response_body.as_deref())
+            .bind(attempt.error.as_deref())
+            .bind(attempt.report.as_ref().map(to_json))
+            .bind(next_attempt_at);
+    });
+    sql.execute(&mut *conn).await?;
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! The storage suite. Every test runs twice, on SQLite and on PostgreSQL
+//! (see `support`), because the two backends must behave the same.
+
+#[macro_use]
+mod support;
+
+mod admin_tokens;
+mod connectors;
+mod deliveries;
+mod ingest;
+mod queue;
+mod rekey;
+mod retention;
+mod state;
+mod tenancy;
+mod throughput;
+mod webhooks;

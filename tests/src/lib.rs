@@ -1,0 +1,39 @@
+//! Test support for Sluice: fake external APIs, end-to-end tests and benchmarks.
+//!
+//! The connectors under test are the wasm components that ship. The host's
+//! egress settings map real hostnames (`slack.com:443`, ...) to a fake's local
+//! address and trust an extra CA, so a connector talks TLS to what it believes
+//! is the real service. The pieces every fake shares:
+//!
+//! - [`tls`]: a [`TestCa`] generated at test time that issues certificates for
+//!   the real hostnames.
+//! - [`server`]: serves an axum router over TLS or plain HTTP on `127.0.0.1:0`
+//!   and yields the egress override map.
+//! - [`hosts`]: one listener, several hostnames, routed by `Host`.
+//! - [`recorder`] and [`journal`]: every request a fake receives, in order,
+//!   awaitable without polling.
+//! - [`failures`]: scripted failures for the next N matching requests, in the
+//!   vocabulary of each fake's real API.
+//! - [`rate_limit`]: the token bucket fakes throttle with, on an injectable
+//!   clock.
+//!
+//! The fakes themselves live under [`fakes`]; [`guests`] finds the built
+//! components (connectors and test guests).
+
+pub mod failures;
+pub mod fakes;
+pub mod guests;
+pub mod hosts;
+pub mod journal;
+pub mod rate_limit;
+pub mod recorder;
+pub mod sandbox;
+pub mod server;
+pub mod tls;
+
+pub use failures::{FailureScript, RequestMatch};
+pub use journal::{Journal, WaitTimeout};
+pub use rate_limit::{RateLimit, RateLimiter, RetryAfter};
+pub use recorder::{RecordedRequest, RequestRecorder};
+pub use server::{FakeServer, StartError};
+pub use tls::{IssuedCertificate, TestCa, TestCaError};

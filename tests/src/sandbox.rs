@@ -1,0 +1,75 @@
+//! A component runtime pointed at fakes: the operator's egress mapping sends
+//! the real host names to the fakes' local addresses, and the test CA is
+//! trusted, exactly as an operator points a staging host at a test server.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sluice_core::{ManualClock, SharedClock};
+use sluice_egress::{Egress, EgressSettings, Resolve, SystemResolver};
+use sluice_runtime::types::Event;
+use sluice_runtime::{CallContext, Capabilities, MemoryCredentials, MemoryState, Runtime, RuntimeConfig};
+
+use crate::TestCa;
+
+/// Egress settings mapping `overrides` and trusting `ca`.
+pub fn egress_settings(ca: &TestCa, overrides: BTreeMap<String, SocketAddr>) -> EgressSettings {
+    EgressSettings {
+        resolve: overrides,
+        ca_certificates: vec![ca.pem_path().to_owned()],
+        ..EgressSettings::default()
+    }
+}
+
+/// A runtime with those egress settings, resolving other names with `resolver`.
+pub fn runtime_with(settings: EgressSettings, resolver: Arc<dyn Resolve>) -> Runtime {
+    let egress = Egress::new(settings, resolver).expect("valid egress settings");
+    Runtime::new(RuntimeConfig::default(), egress).expect("a runtime")
+}
+
+/// A runtime reaching the fakes behind `overrides`.
+pub fn runtime(ca: &TestCa, overrides: BTreeMap<String, SocketAddr>) -> Runtime {
+    runtime_with(egress_settings(ca, overrides), Arc::new(SystemResolver))
+}
+
+/// The context of one call with these settings and credentials, state in
+/// memory (shared through `state`) and the given clock.
+pub fn call_context(
+    settings: &[(&str, &str)],
+    credentials: &[(&str, &str)],
+    state: &MemoryState,
+    clock: SharedClock,
+) -> CallContext {
+    let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    CallContext {
+        store_id: "store_1".into(),
+        configuration_id: "cfg_1".into(),
+        delivery_id: Some("dlv_1".into()),
+        attempt: 1,
+        settings: map(settings),
+        capabilities: Capabilities {
+            credentials: Arc::new(MemoryCredentials::new(map(credentials))),
+            state: Arc::new(state.clone()),
+            clock,
+        },
+    }
+}
+
+/// A clock standing at the real current time, as fakes check timestamps.
+pub fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::starting_now())
+}
+
+/// An event of `event_type` with `payload` (JSON text).
+pub fn event(event_type: &str, payload: &str) -> Event {
+    Event {
+        id: "evt_1".into(),
+        event_type: event_type.into(),
+        store_id: "store_1".into(),
+        occurred_at: "2026-11-22T10:00:00.000Z".into(),
+        payload: payload.into(),
+    }
+}

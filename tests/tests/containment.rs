@@ -1,0 +1,349 @@
+//! Hostile guests are contained: each attack ends in a recorded failure or a
+//! refused request, and a well-behaved connector in the same runtime keeps
+//! working afterwards.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::any;
+use sluice_core::ManualClock;
+use sluice_egress::{Egress, EgressSettings, StaticResolver};
+use sluice_runtime::types::{DeliveryOutcome, Event};
+use sluice_runtime::{
+    CallContext, Capabilities, Invocation, InvocationFailure, LoadedConnector, MemoryCredentials,
+    MemoryState, Runtime, RuntimeConfig,
+};
+use sluice_tests::guests::guest;
+use sluice_tests::{FakeServer, TestCa};
+
+const RESPONSE_CAP: u64 = 1024 * 1024;
+
+struct Sandbox {
+    runtime: Runtime,
+    hostile: Arc<LoadedConnector>,
+    well_behaved: Arc<LoadedConnector>,
+    _server: FakeServer,
+    _ca: TestCa,
+}
+
+async fn sandbox() -> Sandbox {
+    let ca = TestCa::new().unwrap();
+    let app = Router::new()
+        .route(
+            "/big",
+            any(|| async { vec![b'x'; 8 * RESPONSE_CAP as usize] }),
+        )
+        .route("/ok", any(|| async { "ok" }));
+    let server = FakeServer::start_tls(&ca, &["allowed.test"], app)
+        .await
+        .unwrap();
+    // Stands in for DNS: these answers are checked like any DNS answer,
+    // unlike the operator's `resolve` map.
+    let dns = StaticResolver::default()
+        .with(
+            "internal.allowed.test",
+            &["10.1.2.3".parse::<IpAddr>().unwrap()],
+        )
+        .with("localhost", &["127.0.0.1".parse::<IpAddr>().unwrap()]);
+    let settings = EgressSettings {
+        resolve: server.egress_overrides(),
+        ca_certificates: vec![ca.pem_path().to_owned()],
+        max_response_bytes: RESPONSE_CAP,
+        connect_timeout_ms: 1_000,
+        request_timeout_ms: 2_000,
+        ..EgressSettings::default()
+    };
+    let egress = Egress::new(settings, Arc::new(dns)).unwrap();
+    let runtime = Runtime::new(RuntimeConfig::default(), egress).unwrap();
+    let (manifest, bytes) = guest("test-guests/hostile");
+    let hostile = runtime.load(manifest, bytes).await.unwrap();
+    let (manifest, bytes) = guest("test-guests/well-behaved");
+    let well_behaved = runtime.load(manifest, bytes).await.unwrap();
+    Sandbox {
+        runtime,
+        hostile,
+        well_behaved,
+        _server: server,
+        _ca: ca,
+    }
+}
+
+fn context(settings: &[(&str, &str)], credentials: &[(&str, &str)]) -> CallContext {
+    let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    CallContext {
+        store_id: "store_1".into(),
+        configuration_id: "cfg_1".into(),
+        delivery_id: Some("dlv_1".into()),
+        attempt: 1,
+        settings: map(settings),
+        capabilities: Capabilities {
+            credentials: Arc::new(MemoryCredentials::new(map(credentials))),
+            state: Arc::new(MemoryState::default()),
+            clock: Arc::new(ManualClock::starting_now()),
+        },
+    }
+}
+
+fn event() -> Event {
+    Event {
+        id: "evt_1".into(),
+        event_type: "order.placed".into(),
+        store_id: "store_1".into(),
+        occurred_at: "2026-11-22T10:00:00.000Z".into(),
+        payload: r#"{"order_id":"1"}"#.into(),
+    }
+}
+
+impl Sandbox {
+    async fn attack(&self, attack: &str, extra: &[(&str, &str)]) -> Invocation<DeliveryOutcome> {
+        let mut settings = vec![("attack", attack)];
+        settings.extend_from_slice(extra);
+        let invocation = self
+            .runtime
+            .deliver(&self.hostile, context(&settings, &[]), event())
+            .await;
+        self.assert_well_behaved_still_works().await;
+        invocation
+    }
+
+    async fn assert_well_behaved_still_works(&self) {
+        let invocation = self
+            .runtime
+            .deliver(
+                &self.well_behaved,
+                context(&[("target_url", "https://allowed.test/ok")], &[]),
+                event(),
+            )
+            .await;
+        match invocation.result {
+            Ok(DeliveryOutcome::Delivered(_)) => {}
+            other => panic!(
+                "the well-behaved connector stopped working: {other:?} {:?}",
+                invocation.report
+            ),
+        }
+    }
+}
+
+/// The reason of a permanent failure the guest returned.
+fn failure_reason(invocation: &Invocation<DeliveryOutcome>) -> &str {
+    match &invocation.result {
+        Ok(DeliveryOutcome::Failed(failure)) => &failure.reason,
+        other => panic!("expected a permanent failure from the guest, got {other:?}"),
+    }
+}
+
+fn external_id(invocation: &Invocation<DeliveryOutcome>) -> &str {
+    match &invocation.result {
+        Ok(DeliveryOutcome::Delivered(delivered)) => delivered.external_id.as_deref().unwrap(),
+        other => panic!("expected delivered, got {other:?}"),
+    }
+}
+
+/// The refusal reasons recorded in the report.
+fn refusals(invocation: &Invocation<DeliveryOutcome>) -> Vec<String> {
+    invocation
+        .report
+        .egress
+        .iter()
+        .filter_map(|r| r.refused.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_endless_loop_is_stopped_at_the_deadline() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("loop", &[]).await;
+    assert_eq!(
+        invocation.result.unwrap_err(),
+        InvocationFailure::Timeout { limit_ms: 2_000 }
+    );
+    assert!(invocation.report.duration_ms >= 2_000 && invocation.report.duration_ms < 5_000);
+    assert!(invocation.report.fuel_consumed > 0);
+}
+
+#[tokio::test]
+async fn unbounded_memory_growth_is_stopped_at_the_cap() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("memory", &[]).await;
+    let limit = 32 * 1024 * 1024;
+    assert_eq!(
+        invocation.result.unwrap_err(),
+        InvocationFailure::OutOfMemory { limit_bytes: limit }
+    );
+    assert!(invocation.report.memory_peak_bytes <= limit);
+    assert!(invocation.report.memory_peak_bytes > limit / 2);
+}
+
+#[tokio::test]
+async fn a_panic_is_a_recorded_trap_with_its_message() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("panic", &[]).await;
+    match invocation.result.unwrap_err() {
+        InvocationFailure::Trap { message } => {
+            assert!(
+                message.contains("hostile guest panicked on purpose"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_host_missing_from_the_manifest_is_refused() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("egress-undeclared", &[]).await;
+    assert!(
+        failure_reason(&invocation).contains("HttpRequestDenied"),
+        "{invocation:?}"
+    );
+    assert_eq!(refusals(&invocation).len(), 1);
+    assert!(
+        refusals(&invocation)[0].contains(
+            "https://undeclared.example.com:443 is not in the connector's allowed origins"
+        )
+    );
+}
+
+#[tokio::test]
+async fn loopback_metadata_and_mapped_addresses_are_refused_even_when_declared() {
+    let sandbox = sandbox().await;
+    for (attack, range) in [
+        ("egress-loopback", "loopback"),
+        ("egress-metadata", "cloud metadata"),
+        ("egress-mapped-v6", "loopback"),
+    ] {
+        let invocation = sandbox.attack(attack, &[]).await;
+        assert!(
+            failure_reason(&invocation).contains("DestinationIpProhibited"),
+            "{attack}: {invocation:?}"
+        );
+        let refused = refusals(&invocation);
+        assert_eq!(refused.len(), 1, "{attack}");
+        assert!(
+            refused[0].contains(&format!("a {range} address")),
+            "{attack}: {refused:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_a_private_address_is_refused() {
+    let sandbox = sandbox().await;
+    for (host, range) in [
+        ("internal.allowed.test", "private"),
+        ("localhost", "loopback"),
+    ] {
+        let invocation = sandbox
+            .attack("egress-private-dns", &[("host", host)])
+            .await;
+        assert!(
+            failure_reason(&invocation).contains("DestinationIpProhibited"),
+            "{host}"
+        );
+        assert!(
+            refusals(&invocation)[0].contains(&format!("{host} resolves to")),
+            "{host}"
+        );
+        assert!(refusals(&invocation)[0].contains(range), "{host}");
+    }
+}
+
+#[tokio::test]
+async fn an_undeclared_credential_reads_as_absent_and_is_reported() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox
+        .runtime
+        .deliver(
+            &sandbox.hostile,
+            context(
+                &[("attack", "credential-undeclared")],
+                &[("api_key", "k-123"), ("aws_secret_key", "AKIA-not-yours")],
+            ),
+            event(),
+        )
+        .await;
+    assert_eq!(
+        external_id(&invocation),
+        "aws_secret_key=absent api_key=present"
+    );
+    assert_eq!(
+        invocation.report.credentials_refused,
+        vec!["aws_secret_key"]
+    );
+    assert_eq!(invocation.report.credentials_read, vec!["api_key"]);
+    let report = serde_json::to_string(&invocation.report).unwrap();
+    assert!(
+        !report.contains("k-123") && !report.contains("AKIA"),
+        "a secret leaked: {report}"
+    );
+}
+
+#[tokio::test]
+async fn there_is_no_environment_argument_or_file_to_read() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("env-and-files", &[]).await;
+    let seen = external_id(&invocation);
+    assert!(
+        seen.starts_with("env=0 args=0 read_dir(/)=error:"),
+        "{seen}"
+    );
+    assert!(seen.contains("read(/etc/passwd)=error:"), "{seen}");
+}
+
+#[tokio::test]
+async fn a_response_larger_than_the_cap_fails_the_read() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox
+        .attack(
+            "big-response",
+            &[("target_url", "https://allowed.test/big")],
+        )
+        .await;
+    let reason = failure_reason(&invocation);
+    assert!(reason.contains("exceeds limit: 1048576 bytes"), "{reason}");
+    let record = &invocation.report.egress[0];
+    assert_eq!(record.status, Some(200));
+    assert!(record.response_bytes > RESPONSE_CAP && record.response_bytes < 2 * RESPONSE_CAP);
+}
+
+#[tokio::test]
+async fn requests_beyond_the_per_call_cap_are_refused() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox
+        .attack(
+            "many-requests",
+            &[("target_url", "https://allowed.test/ok"), ("count", "100")],
+        )
+        .await;
+    assert!(
+        failure_reason(&invocation).starts_with("request 21 of 100 failed after 20 succeeded"),
+        "{invocation:?}"
+    );
+    let refused = refusals(&invocation);
+    assert_eq!(
+        refused,
+        vec!["the limit of 20 requests per call was reached"]
+    );
+    assert_eq!(invocation.report.egress.len(), 21);
+}
+
+#[tokio::test]
+async fn flooding_stdout_is_cut_without_failing_the_call() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("stdout-flood", &[("megabytes", "8")]).await;
+    assert_eq!(
+        external_id(&invocation),
+        "stdout=8388608 bytes stderr=8388608 bytes"
+    );
+    assert!(invocation.report.output_truncated);
+    assert!(invocation.report.stdout.len() <= 64 * 1024);
+}
