@@ -18,7 +18,9 @@
 //!   clock.
 //!
 //! The fakes themselves live under [`fakes`]; [`guests`] finds the built
-//! components (connectors and test guests).
+//! components (connectors and test guests); [`service`] starts the whole
+//! service in-process on an injected clock, and [`sink`] receives its
+//! webhooks.
 
 pub mod failures;
 pub mod fakes;
@@ -29,6 +31,8 @@ pub mod rate_limit;
 pub mod recorder;
 pub mod sandbox;
 pub mod server;
+pub mod service;
+pub mod sink;
 pub mod tls;
 
 pub use failures::{FailureScript, RequestMatch};

@@ -596,7 +596,22 @@ mod bot_delivery {
         );
         assert_one_request(&invocation, API_ORIGIN, POST_MESSAGE, 200);
         assert_eq!(message.channel, channel);
-        assert_eq!(message.via, PostedVia::PostMessage { token });
+        assert_eq!(
+            message.via,
+            PostedVia::PostMessage {
+                token: token.clone()
+            }
+        );
+        let [request] = harness.slack.recorder().requests().try_into().unwrap();
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {token}").as_str())
+        );
+        assert_eq!(
+            request.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(request.json().unwrap()["channel"], channel.as_str());
         assert_eq!(header(&message.blocks), "🛒 Order 12-03456-78901 created");
         assert_ends_with_context(&message.blocks);
     }
@@ -672,9 +687,7 @@ mod bot_delivery {
         let harness = Harness::start().await;
         let channel = harness.slack.create_channel("orders", Membership::Member);
         let token = harness.slack.register_token(TokenStatus::Valid);
-        harness
-            .slack
-            .set_token_status(&token, TokenStatus::Revoked);
+        harness.slack.set_token_status(&token, TokenStatus::Revoked);
 
         let invocation = harness
             .deliver_as_bot(&token, &channel, order_created())
@@ -775,9 +788,7 @@ mod connection_check {
     async fn a_revoked_bot_token_is_unauthorized() {
         let harness = Harness::start().await;
         let token = harness.slack.register_token(TokenStatus::Valid);
-        harness
-            .slack
-            .set_token_status(&token, TokenStatus::Revoked);
+        harness.slack.set_token_status(&token, TokenStatus::Revoked);
 
         let invocation = harness
             .check(

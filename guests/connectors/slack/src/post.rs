@@ -43,7 +43,8 @@ fn webhook_outcome(response: &Response, now_ms: u64) -> DeliveryOutcome {
     let status = response.status;
     let text = response.text();
     let body = text.trim();
-    let code = slack_errors::is_code(body).then_some(body);
+    let code = webhook_error_code(body);
+    let code = code.as_deref();
     let mut remote = RemoteError::http(status).with_message(body);
     if let Some(code) = code {
         remote = remote.with_code(code);
@@ -62,6 +63,23 @@ fn webhook_outcome(response: &Response, now_ms: u64) -> DeliveryOutcome {
             DeliveryOutcome::failed(format!("Slack answered HTTP {status}")).with_remote(remote)
         }
     }
+}
+
+/// Slack's error code in an incoming-webhook answer: the plain-text body
+/// (`channel_not_found`), or the `error` of the JSON body Slack sends with a
+/// rate limit (`{"ok":false,"error":"rate_limited"}`).
+fn webhook_error_code(body: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ErrorAnswer {
+        error: String,
+    }
+    if slack_errors::is_code(body) {
+        return Some(body.to_owned());
+    }
+    serde_json::from_str::<ErrorAnswer>(body)
+        .ok()
+        .map(|answer| answer.error)
+        .filter(|code| slack_errors::is_code(code))
 }
 
 /// A Web API answer; only what the connector reads.
@@ -198,6 +216,18 @@ mod tests {
         ));
         assert_eq!(retry.after_seconds, Some(7));
         assert_eq!(retry.remote.unwrap().status, Some(429));
+    }
+
+    #[test]
+    fn webhook_429_reads_the_code_from_slacks_json_answer() {
+        let body = r#"{"ok":false,"error":"rate_limited","retry_after":7}"#;
+        let retry = retry(webhook_outcome(
+            &response(429, &[("retry-after", "7")], body),
+            0,
+        ));
+        let remote = retry.remote.unwrap();
+        assert_eq!(remote.code.as_deref(), Some("rate_limited"));
+        assert_eq!(remote.message.as_deref(), Some(body));
     }
 
     #[test]

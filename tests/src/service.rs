@@ -1,0 +1,312 @@
+//! The whole service started in-process for end-to-end tests: a fresh
+//! database (SQLite file or a PostgreSQL schema), the bundled connectors,
+//! a [`ManualClock`] the test moves, egress pointed at the fakes, and an
+//! HTTP client holding the admin token.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sluice_core::ManualClock;
+use sluice_egress::SystemResolver;
+use sluice_secrets::MasterKey;
+use sluice_service::{Environment, Service, ServiceConfig};
+use sqlx::Connection;
+
+use crate::TestCa;
+use crate::guests::bundled_connectors_dir;
+
+/// Where the test PostgreSQL is, unless `SLUICE_TEST_POSTGRES_URL` says otherwise.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The database a test service runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the data directory.
+    Sqlite,
+    /// A new schema of the test PostgreSQL database, dropped afterwards.
+    Postgres,
+}
+
+/// How to start a test service.
+pub struct Options {
+    /// The database.
+    pub backend: Backend,
+    /// Host names mapped to fakes' addresses.
+    pub resolve: BTreeMap<String, SocketAddr>,
+    /// A CA to trust (the fakes' test CA).
+    pub ca: Option<Arc<TestCa>>,
+    /// Let webhooks and connectors reach loopback (the local sink).
+    pub allow_loopback: bool,
+    /// Changes to the configuration before start.
+    pub configure: Box<dyn FnOnce(&mut ServiceConfig) + Send>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Sqlite,
+            resolve: BTreeMap::new(),
+            ca: None,
+            allow_loopback: true,
+            configure: Box::new(|_| {}),
+        }
+    }
+}
+
+/// A running service and a client for it.
+pub struct TestService {
+    /// The service.
+    pub service: Option<Service>,
+    /// The clock every "now" of the service reads.
+    pub clock: Arc<ManualClock>,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The admin token.
+    pub token: String,
+    client: reqwest::Client,
+    postgres_schema: Option<(String, String)>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// An API answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status.
+    pub status: u16,
+    /// The `Content-Type`.
+    pub content_type: String,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub body: Value,
+}
+
+impl TestService {
+    /// Starts a service with `options`.
+    pub async fn start(options: Options) -> Self {
+        let data_dir = tempfile::tempdir().expect("a data directory");
+        let mut config = ServiceConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.path().to_owned(),
+            connectors_dir: Some(bundled_connectors_dir()),
+            ..ServiceConfig::default()
+        };
+        config.egress.resolve = options.resolve;
+        if let Some(ca) = &options.ca {
+            config.egress.ca_certificates = vec![ca.pem_path().to_owned()];
+        }
+        if options.allow_loopback {
+            config.egress.allow_cidrs = vec!["127.0.0.0/8".parse().expect("a CIDR")];
+        }
+        config.retention.interval_minutes = 0;
+        let mut postgres_schema = None;
+        if options.backend == Backend::Postgres {
+            let (url, schema) = new_postgres_schema().await;
+            config.database_url = Some(url.clone());
+            postgres_schema = Some((base_postgres_url(), schema));
+        }
+        (options.configure)(&mut config);
+        let clock = Arc::new(ManualClock::starting_now());
+        let token = format!("test-admin-{}", sluice_core::new_id("tok"));
+        let service = Service::start(
+            config,
+            Environment {
+                clock: clock.clone(),
+                resolver: Arc::new(SystemResolver),
+                master_key: Some(MasterKey::generate().to_base64().expose().to_owned()),
+                admin_token: Some(token.clone()),
+            },
+        )
+        .await
+        .expect("the service starts");
+        Self {
+            base: format!("http://{}", service.addr),
+            service: Some(service),
+            clock,
+            token,
+            client: http_client(),
+            postgres_schema,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Starts a service on `backend` with defaults otherwise.
+    pub async fn on(backend: Backend) -> Self {
+        Self::start(Options {
+            backend,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// Sends `method path` with the admin token and an optional JSON body.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the API answers");
+        Answer::read(response).await
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// `POST path` with `body`.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// `PATCH path` with `body`.
+    pub async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// A client without the admin token.
+    pub fn anonymous(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Creates a webhook subscription and returns (id, secret).
+    pub async fn subscribe(&self, store: &str, url: &str, event_types: &[&str]) -> (String, String) {
+        let answer = self
+            .post(
+                &format!("/v1/stores/{store}/webhooks"),
+                serde_json::json!({ "name": "test", "url": url, "event_types": event_types }),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        (
+            answer.body["id"].as_str().expect("an id").to_owned(),
+            answer.body["secret"].as_str().expect("a secret").to_owned(),
+        )
+    }
+
+    /// Sends events (an array) and asserts they were accepted.
+    pub async fn send_events(&self, events: Value) -> Value {
+        let answer = self.post("/v1/events", events).await;
+        assert_eq!(answer.status, 202, "{:?}", answer.body);
+        answer.body
+    }
+
+    /// The deliveries of `store` matching the `query` string (`status=dead&...`).
+    pub async fn deliveries(&self, store: &str, query: &str) -> Vec<Value> {
+        let answer = self
+            .get(&format!("/v1/stores/{store}/deliveries?limit=500&{query}"))
+            .await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits (in real time, at most 20 s) until `store` has `count`
+    /// deliveries matching `query`; the workers run on their own.
+    pub async fn wait_for_deliveries(&self, store: &str, query: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = self.deliveries(store, query).await;
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} deliveries of {store} with {query}, found {}: {found:#?}",
+                found.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// One delivery with its attempts.
+    pub async fn delivery(&self, store: &str, id: &str) -> Value {
+        let answer = self.get(&format!("/v1/stores/{store}/deliveries/{id}")).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Stops the service and drops its PostgreSQL schema.
+    pub async fn stop(mut self) {
+        if let Some(service) = self.service.take() {
+            service.shutdown().await;
+        }
+        if let Some((base, schema)) = self.postgres_schema.take() {
+            let mut admin = sqlx::AnyConnection::connect(&base)
+                .await
+                .expect("PostgreSQL");
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut admin)
+                .await
+                .expect("drop the test schema");
+        }
+    }
+}
+
+impl Answer {
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.bytes().await.expect("a body");
+        Self {
+            status,
+            content_type,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A plain HTTP client; reqwest needs a TLS provider chosen even for http.
+fn http_client() -> reqwest::Client {
+    // Installing twice fails harmlessly: another test installed the same one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+fn base_postgres_url() -> String {
+    std::env::var("SLUICE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into())
+}
+
+/// Creates a schema for one test and returns a URL whose search path is it.
+async fn new_postgres_schema() -> (String, String) {
+    sqlx::any::install_default_drivers();
+    let base = base_postgres_url();
+    let mut admin = match tokio::time::timeout(
+        Duration::from_secs(10),
+        sqlx::AnyConnection::connect(&base),
+    )
+    .await
+    {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(error)) => panic!("PostgreSQL is unreachable at {base}: {error}"),
+        Err(_) => panic!("PostgreSQL at {base} did not answer within 10 s"),
+    };
+    let schema = sluice_core::new_id("e2e").to_lowercase();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .expect("create a test schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    (
+        format!("{base}{separator}options=-csearch_path%3D{schema}"),
+        schema,
+    )
+}
