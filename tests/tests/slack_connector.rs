@@ -471,6 +471,7 @@ mod webhook_delivery {
         assert_eq!(retry.reason, "Slack is rate limiting this webhook");
         let remote = retry.remote.as_ref().unwrap();
         assert_eq!(remote.status, Some(429));
+        assert_eq!(remote.code.as_deref(), Some("rate_limited"));
         assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 429);
         assert!(harness.slack.messages().is_empty());
     }
@@ -492,6 +493,10 @@ mod webhook_delivery {
         delivered(&first);
         assert_one_request(&first, WEBHOOK_ORIGIN, webhook_path(&url), 200);
         assert_eq!(retry(&second).after_seconds, Some(5));
+        assert_eq!(
+            retry(&second).remote.as_ref().unwrap().code.as_deref(),
+            Some("rate_limited")
+        );
         assert_one_request(&second, WEBHOOK_ORIGIN, webhook_path(&url), 429);
 
         clock.advance(std::time::Duration::from_secs(5));

@@ -11,4 +11,4 @@ pub mod pattern;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, UnixMillis};
 pub use id::new_id;
-pub use pattern::{EventTypePattern, PatternError, validate_event_type};
+pub use pattern::{EventTypePattern, PatternError, SYSTEM_PREFIX, validate_event_type};

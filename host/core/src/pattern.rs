@@ -4,11 +4,18 @@
 //! `inventory.updated`). A pattern is either an exact type or a prefix
 //! followed by `.*`, which matches every type below that prefix
 //! (`order.*` matches `order.placed` and `order.line.updated`, not `order`).
-//! A lone `*` matches everything.
+//! A lone `*` matches every platform event; Sluice's own events about its
+//! deliveries (`webhook.delivered`, `webhook.dead_lettered`, under
+//! [`SYSTEM_PREFIX`]) are only selected by a pattern that names them, so a
+//! catch-all subscription does not receive a report of every delivery.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The prefix of the event types Sluice raises itself; the ingest API
+/// refuses it.
+pub const SYSTEM_PREFIX: &str = "webhook.";
 
 /// Longest event type accepted, in bytes.
 pub const MAX_EVENT_TYPE_LEN: usize = 128;
@@ -85,7 +92,7 @@ impl EventTypePattern {
     pub fn matches(&self, event_type: &str) -> bool {
         match self {
             Self::Exact(exact) => exact == event_type,
-            Self::Prefix(prefix) if prefix.is_empty() => true,
+            Self::Prefix(prefix) if prefix.is_empty() => !event_type.starts_with(SYSTEM_PREFIX),
             Self::Prefix(prefix) => event_type
                 .strip_prefix(prefix.as_str())
                 .is_some_and(|rest| rest.starts_with('.')),
@@ -147,6 +154,15 @@ mod tests {
 
     fn p(s: &str) -> EventTypePattern {
         EventTypePattern::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_catch_all_skips_system_events_unless_they_are_named() {
+        assert!(p("*").matches("order.placed"));
+        assert!(!p("*").matches("webhook.dead_lettered"));
+        assert!(p("webhook.*").matches("webhook.dead_lettered"));
+        assert!(p("webhook.dead_lettered").matches("webhook.dead_lettered"));
+        assert!(p("webhook.dead_lettered").is_within(&p("*")));
     }
 
     #[test]

@@ -94,6 +94,7 @@ impl ClaimLoop {
             self.deliverer.clone(),
             receiver,
             self.config.completion_batch,
+            self.waker.clone(),
         ));
         let mut attempts: JoinSet<()> = JoinSet::new();
         let in_flight: Arc<Mutex<HashMap<String, Lease>>> = Arc::default();
@@ -253,8 +254,14 @@ async fn attempt(deliverer: &Deliverer, claimed: ClaimedDelivery) -> Attempted {
 }
 
 /// Records finished attempts in batches: whatever has arrived while the
-/// previous transaction ran goes into the next one.
-async fn record(deliverer: Arc<Deliverer>, mut receiver: mpsc::Receiver<Attempted>, batch: usize) {
+/// previous transaction ran goes into the next one. System events that fan
+/// out into new deliveries wake the claim loop.
+async fn record(
+    deliverer: Arc<Deliverer>,
+    mut receiver: mpsc::Receiver<Attempted>,
+    batch: usize,
+    waker: Waker,
+) {
     let mut buffer = Vec::with_capacity(batch);
     while receiver.recv_many(&mut buffer, batch).await > 0 {
         let (results, events): (Vec<_>, Vec<Option<NewEvent>>) = buffer
@@ -267,6 +274,9 @@ async fn record(deliverer: Arc<Deliverer>, mut receiver: mpsc::Receiver<Attempte
             let now = deliverer.clock.now_ms();
             match deliverer.db.complete(&results, &events, now).await {
                 Ok(completion) => {
+                    if completion.ingested.iter().any(|outcome| outcome.deliveries > 0) {
+                        waker.wake();
+                    }
                     for lease in &completion.stale {
                         tracing::warn!(delivery = %lease.delivery_id, "attempt finished after its lease lapsed; not recorded");
                     }

@@ -7,14 +7,13 @@
 //! deliveries *of* these events raise nothing, so they never feed themselves.
 
 use serde_json::json;
+use sluice_core::SYSTEM_PREFIX;
 use sluice_storage::{AttemptRecord, ClaimedDelivery, EventSource, NewEvent, Verdict};
 
 /// Event type raised when a delivery succeeds.
 pub const DELIVERED: &str = "webhook.delivered";
 /// Event type raised when a delivery is dead-lettered.
 pub const DEAD_LETTERED: &str = "webhook.dead_lettered";
-/// The prefix reserved for these events; the ingest API refuses it.
-pub const RESERVED_PREFIX: &str = "webhook.";
 
 /// A system event about one delivery.
 pub(crate) type SystemEvent = NewEvent;
@@ -28,7 +27,7 @@ pub(crate) fn for_verdict(
     attempts: u32,
 ) -> Option<SystemEvent> {
     let delivery = &claimed.delivery;
-    if delivery.event_type.starts_with(RESERVED_PREFIX) {
+    if delivery.event_type.starts_with(SYSTEM_PREFIX) {
         return None;
     }
     let (event_type, external_id) = match verdict {
@@ -51,7 +50,7 @@ pub(crate) fn for_verdict(
     Some(NewEvent {
         store_id: delivery.store_id.clone(),
         // Deterministic, so that a completion recorded twice raises one event.
-        id: format!("{}.{}", delivery.id, &event_type[RESERVED_PREFIX.len()..]),
+        id: format!("{}.{}", delivery.id, &event_type[SYSTEM_PREFIX.len()..]),
         event_type: event_type.to_owned(),
         occurred_at: record.started_at + record.duration_ms,
         payload: payload.to_string(),

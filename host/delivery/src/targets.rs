@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use sluice_storage::{ConnectorTarget, Db, Result, StorageError, TargetKind, WebhookTarget};
@@ -26,7 +26,7 @@ pub(crate) enum Target {
 /// Targets by (store, kind, id).
 #[derive(Default)]
 pub struct TargetCache {
-    entries: Mutex<HashMap<(String, TargetKind, String), (Instant, Target)>>,
+    entries: Mutex<HashMap<(String, TargetKind, String), (sluice_core::UnixMillis, Target)>>,
 }
 
 impl TargetCache {
@@ -46,10 +46,15 @@ impl TargetCache {
         now: sluice_core::UnixMillis,
     ) -> Result<Target> {
         let key = (store_id.to_owned(), kind, id.to_owned());
-        if let Some((loaded, target)) = self.entries.lock().get(&key) {
-            if loaded.elapsed() < TIME_TO_LIVE {
-                return Ok(target.clone());
-            }
+        // Entries age on the injected clock, which also decides when a
+        // rotated signing secret expires.
+        let fresh = |loaded: &sluice_core::UnixMillis| {
+            (now - loaded) < TIME_TO_LIVE.as_millis() as i64 && now >= *loaded
+        };
+        if let Some((loaded, target)) = self.entries.lock().get(&key)
+            && fresh(loaded)
+        {
+            return Ok(target.clone());
         }
         let target = match kind {
             TargetKind::Webhook => db
@@ -67,9 +72,9 @@ impl TargetCache {
         };
         let mut entries = self.entries.lock();
         if entries.len() > 10_000 {
-            entries.retain(|_, (loaded, _)| loaded.elapsed() < TIME_TO_LIVE);
+            entries.retain(|_, (loaded, _)| fresh(loaded));
         }
-        entries.insert(key, (Instant::now(), target.clone()));
+        entries.insert(key, (now, target.clone()));
         Ok(target)
     }
 }

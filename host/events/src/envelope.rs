@@ -4,7 +4,7 @@
 use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sluice_core::validate_event_type;
+use sluice_core::{SYSTEM_PREFIX, validate_event_type};
 use sluice_storage::{EventSource, NewEvent};
 
 use crate::payload;
@@ -13,8 +13,6 @@ use crate::payload;
 pub const MAX_BATCH: usize = 1_000;
 /// Largest payload of one event, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
-/// Event types starting with this are Sluice's own and cannot be sent in.
-pub const RESERVED_PREFIX: &str = "webhook.";
 
 /// A problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -151,10 +149,10 @@ pub fn check_event(event: &NewEvent) -> Vec<FieldError> {
     }
     if let Err(e) = validate_event_type(&event.event_type) {
         errors.push(FieldError::new("type", format!("'{}' {e}", event.event_type)));
-    } else if event.event_type.starts_with(RESERVED_PREFIX) {
+    } else if event.event_type.starts_with(SYSTEM_PREFIX) {
         errors.push(FieldError::new(
             "type",
-            format!("types starting with '{RESERVED_PREFIX}' are reserved for Sluice's own events"),
+            format!("types starting with '{SYSTEM_PREFIX}' are reserved for Sluice's own events"),
         ));
     }
     if event.payload.len() > MAX_PAYLOAD_BYTES {

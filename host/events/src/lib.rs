@@ -12,5 +12,5 @@ mod envelope;
 mod ingestor;
 pub mod payload;
 
-pub use envelope::{FieldError, check_event, MAX_BATCH, MAX_PAYLOAD_BYTES, RESERVED_PREFIX, parse_events};
+pub use envelope::{FieldError, MAX_BATCH, MAX_PAYLOAD_BYTES, check_event, parse_events};
 pub use ingestor::{Ingestor, OnCommit};
