@@ -57,9 +57,9 @@ enum ConnectorCommand {
     /// policy as the service. Point it at a local or fake server with an
     /// egress file:
     ///
+    ///   ca_certificates = ["test-ca.pem"]
     ///   [resolve]
     ///   "hooks.slack.com:443" = "127.0.0.1:8443"
-    ///   ca_certificates = ["test-ca.pem"]
     ///
     /// Exit status: 0 when the connector returned a result (whatever it
     /// says), 1 when the call failed (trap, timeout, memory), 2 on bad input.
