@@ -4,6 +4,7 @@
 //! - [`webhooks`]: a store's webhook subscriptions and their signing secrets.
 //! - [`connectors`]: the installed connectors and a store's configurations
 //!   of them, with a test-connection action.
+//! - [`sync`]: on-demand sync of a configuration and its sync log.
 //! - [`deliveries`]: a store's deliveries with their attempts, and retries.
 //! - [`inbound`]: `/v1/inbound/{store}/{configuration}/...`, webhooks from
 //!   third parties handed to the configuration's connector.
@@ -20,6 +21,7 @@ pub mod inbound;
 pub mod openapi;
 pub mod operations;
 pub mod problem;
+pub mod sync;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use sluice_events::Ingestor;
 use sluice_metrics::Metrics;
 use sluice_runtime::{Catalog, Runtime};
 use sluice_storage::Db;
+use sluice_sync::{Syncer, Waker as SyncWaker};
 
 pub use auth::hash_token;
 pub use problem::{ApiResult, FieldProblem, Problem};
@@ -57,6 +60,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The operator's egress settings, to check webhook URLs against.
     pub egress: Arc<EgressSettings>,
+    /// Runs syncs; knows which connectors offer them.
+    pub syncer: Arc<Syncer>,
+    /// Wakes the sync scheduler after a sync is requested.
+    pub sync_waker: SyncWaker,
 }
 
 /// Shared state as handlers receive it.
@@ -69,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(webhooks::routes())
         .merge(connectors::routes())
         .merge(deliveries::routes())
+        .merge(sync::routes())
         .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
     Router::new()
         .merge(admin)

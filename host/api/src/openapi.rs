@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{connectors, deliveries, events, inbound, problem, webhooks};
+use crate::{connectors, deliveries, events, inbound, problem, sync, webhooks};
 
 /// The event envelope of `POST /v1/events` (the parser in `sluice-events`
 /// is what enforces it).
@@ -48,6 +48,7 @@ impl Modify for AdminToken {
         connectors::create, connectors::list, connectors::read, connectors::update,
         connectors::delete, connectors::test,
         deliveries::list, deliveries::read, deliveries::retry, deliveries::retry_dead,
+        sync::request, sync::runs,
         inbound::receive,
     ),
     components(schemas(problem::Problem, problem::FieldProblem, EventInput)),

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use sluice_delivery::DeliveryConfig;
 use sluice_egress::EgressSettings;
 use sluice_runtime::RuntimeConfig;
+use sluice_sync::SyncConfig;
 
 /// Everything the service needs to start. Every field has a default, so an
 /// empty file (or none) starts a working service on embedded SQLite.
@@ -48,6 +49,8 @@ pub struct ServiceConfig {
     pub delivery: DeliveryConfig,
     /// How long finished work is kept.
     pub retention: RetentionConfig,
+    /// Sync scheduling and batch sizes.
+    pub sync: SyncConfig,
 }
 
 /// What is pruned, and when.
@@ -82,6 +85,7 @@ impl Default for ServiceConfig {
             runtime: RuntimeConfig::default(),
             delivery: DeliveryConfig::default(),
             retention: RetentionConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 }

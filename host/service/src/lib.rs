@@ -1,6 +1,6 @@
 //! The running Sluice service: storage, the component runtime with its
-//! bundled connectors, ingest, the delivery workers, retention and the HTTP
-//! API, started together and stopped gracefully.
+//! bundled connectors, ingest, the delivery workers, the sync scheduler,
+//! retention and the HTTP API, started together and stopped gracefully.
 //!
 //! The `sluice serve` command and the in-process end-to-end tests both start
 //! the service through [`Service::start`]; tests pass a [`ManualClock`] and
@@ -25,6 +25,7 @@ use sluice_metrics::Metrics;
 use sluice_runtime::{Catalog, Runtime};
 use sluice_secrets::{MASTER_KEY_ENV, MasterKey, SecretBox};
 use sluice_storage::{Backend, Db};
+use sluice_sync::{SyncScheduler, Syncer};
 use sluice_webhooks::WebhookSender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -67,6 +68,7 @@ pub struct Service {
     stop: CancellationToken,
     server: JoinHandle<()>,
     workers: DeliveryWorkers,
+    scheduler: SyncScheduler,
     retention: Option<JoinHandle<()>>,
 }
 
@@ -128,6 +130,17 @@ impl Service {
             }),
         );
 
+        let syncer = Arc::new(Syncer::new(
+            db.clone(),
+            runtime.clone(),
+            catalog.clone(),
+            clock.clone(),
+            metrics.clone(),
+            waker.clone(),
+            config.sync.clone(),
+        ));
+        let scheduler = SyncScheduler::start(syncer.clone());
+
         let state = Arc::new(AppState {
             db: db.clone(),
             runtime,
@@ -138,6 +151,8 @@ impl Service {
             clock: clock.clone(),
             metrics,
             egress: Arc::new(config.egress.clone()),
+            syncer,
+            sync_waker: scheduler.waker(),
         });
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -173,6 +188,7 @@ impl Service {
             stop,
             server,
             workers,
+            scheduler,
             retention,
         })
     }
@@ -182,6 +198,7 @@ impl Service {
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.server.await;
+        self.scheduler.shutdown().await;
         self.workers.shutdown().await;
         if let Some(retention) = self.retention {
             let _ = retention.await;

@@ -215,6 +215,20 @@ impl Db {
         Ok(())
     }
 
+    /// The active configurations of every store, for node-wide schedulers
+    /// such as sync.
+    pub async fn active_connector_configs(&self) -> Result<Vec<ConnectorConfig>> {
+        sqlx::query(&format!(
+            "SELECT {CONFIG_COLUMNS} FROM connector_configs WHERE active = $1 ORDER BY id"
+        ))
+        .bind(true)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(ConnectorConfig::from_row)
+        .collect()
+    }
+
     /// The configuration `id` of `store_id` with its credentials opened.
     pub async fn connector_target(&self, store_id: &str, id: &str) -> Result<ConnectorTarget> {
         let row = sqlx::query(&format!(

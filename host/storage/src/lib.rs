@@ -13,6 +13,8 @@
 //! - [`deliveries`]: listing, inspecting and re-triggering deliveries.
 //! - [`webhooks`], [`connectors`]: the targets, with sealed secrets.
 //! - [`state`]: per-configuration key/value state with expiry and quota.
+//! - [`sync`]: sync positions (cursors under leases), seen record versions
+//!   and the sync log.
 //! - [`retention`]: chunked pruning of what is delivered and old.
 //! - [`admin_tokens`], [`rekey`].
 
@@ -29,6 +31,7 @@ pub mod retention;
 mod sealing;
 mod sql;
 pub mod state;
+pub mod sync;
 pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
@@ -45,6 +48,7 @@ pub use rekey::RekeyReport;
 pub use retention::PruneReport;
 pub use sealing::Credentials;
 pub use state::StateWrite;
+pub use sync::{BatchCommit, SyncEventTypes, SyncPosition, SyncRun, SyncedRecord};
 pub use webhooks::{
     NewWebhookSubscription, SECRET_ROTATION_OVERLAP_MS, WebhookSecretInfo, WebhookSubscription,
     WebhookSubscriptionUpdate, WebhookTarget,

@@ -12,6 +12,7 @@ mod queue;
 mod rekey;
 mod retention;
 mod state;
+mod sync;
 mod tenancy;
 mod throughput;
 mod webhooks;
