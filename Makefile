@@ -22,6 +22,7 @@ test: connectors
 
 ## Benchmarks (figures, not assertions).
 bench: connectors
+	$(CARGO) build --release -p sluice
 	$(CARGO) run --release -p sluice-tests --bin sluice-bench
 
 ## Lints as CI runs them.

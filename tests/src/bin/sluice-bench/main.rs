@@ -1,0 +1,47 @@
+//! `make bench`: figures, not assertions.
+//!
+//! - Runtime: the Slack component against a local fake Slack over TLS: a
+//!   fresh instance plus one `deliver` (median, p99), compiling versus
+//!   loading from the artifact cache, and the same delivery done by native
+//!   Rust as the baseline.
+//! - Service: a `sluice serve` process driven over loopback HTTP, on SQLite
+//!   and on PostgreSQL: events accepted per second, deliveries per second end
+//!   to end (webhooks to a local sink; the Slack connector to the fake),
+//!   acceptance-to-delivery latency at a fixed offered rate, resident memory.
+//!
+//! `SLUICE_BENCH_ONLY=runtime|service` runs one part; `SLUICE_BENCH_SCALE`
+//! (default 1.0) scales the amounts of work.
+
+mod runtime;
+mod service;
+
+fn scale() -> f64 {
+    std::env::var("SLUICE_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
+}
+
+fn scaled(n: usize) -> usize {
+    ((n as f64) * scale()).max(1.0) as usize
+}
+
+/// Median and 99th percentile of `samples` (sorted in place).
+fn percentiles(samples: &mut [f64]) -> (f64, f64) {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let only = std::env::var("SLUICE_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "runtime" {
+        runtime::run().await?;
+    }
+    if only.is_empty() || only == "service" {
+        service::run().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The service as a separate `sluice serve` process, driven over loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use sluice_tests::TestCa;
+use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
+use sqlx::Connection;
+
+use crate::{percentiles, scaled};
+
+const TOKEN: &str = "bench-admin-token";
+const BATCH: usize = 100;
+const SENDERS: usize = 8;
+
+/// Deliveries received, and acceptance-to-arrival latencies in ms.
+#[derive(Default)]
+struct Sink {
+    received: AtomicUsize,
+    latencies_ms: Mutex<Vec<f64>>,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_micros() as u64
+}
+
+async fn receive(State(sink): State<Arc<Sink>>, body: axum::body::Bytes) -> &'static str {
+    sink.received.fetch_add(1, Ordering::Relaxed);
+    if let Ok(event) = serde_json::from_slice::<Value>(&body)
+        && let Some(sent) = event["payload"]["sent_us"].as_u64()
+    {
+        sink.latencies_ms
+            .lock()
+            .push(now_us().saturating_sub(sent) as f64 / 1e3);
+    }
+    "ok"
+}
+
+struct Process {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:") / 1024, field("VmHWM:") / 1024)
+    }
+}
+
+fn binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("release/sluice")
+}
+
+fn start(dir: &Path, config: &Path, database_url: Option<&str>) -> anyhow::Result<Process> {
+    use std::io::BufRead;
+    let mut command = Command::new(binary());
+    command
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("SLUICE_LISTEN", "127.0.0.1:0")
+        .env("SLUICE_DATA_DIR", dir)
+        .env("SLUICE_ADMIN_TOKEN", TOKEN)
+        .env(
+            "SLUICE_CONNECTORS_DIR",
+            sluice_tests::guests::bundled_connectors_dir(),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    match database_url {
+        Some(url) => {
+            let key = sluice_secrets::MasterKey::generate().to_base64();
+            command
+                .env("DATABASE_URL", url)
+                .env("SLUICE_MASTER_KEY", key.expose());
+        }
+        None => {
+            command.env_remove("DATABASE_URL");
+        }
+    }
+    let mut child = command.spawn()?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("sluice exited before listening"))??;
+        if let Some(url) = line.strip_prefix("Sluice is listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    Ok(Process { child, base })
+}
+
+fn events(store: &str, prefix: &str, from: usize, count: usize) -> Value {
+    Value::Array(
+        (from..from + count)
+            .map(|i| {
+                json!({
+                    "id": format!("{prefix}{i}"),
+                    "type": "order.placed",
+                    "store_id": store,
+                    "occurred_at": "2026-11-30T10:00:00Z",
+                    "payload": {
+                        "marketplace": "web", "order_id": format!("{i}"), "status": "pending",
+                        "line_items": [{"sku": "SKU-1", "quantity": 1, "price": {"amount": "9.99", "currency": "USD"}}],
+                        "total": {"amount": "9.99", "currency": "USD"},
+                        "sent_us": now_us(),
+                    },
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Sends `total` events to `store` in batches from several senders; returns
+/// the elapsed time.
+async fn send_all(
+    client: &reqwest::Client,
+    base: &str,
+    store: &str,
+    total: usize,
+) -> anyhow::Result<Duration> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..SENDERS {
+        let (client, url, store, next) = (
+            client.clone(),
+            format!("{base}/v1/events"),
+            store.to_owned(),
+            next.clone(),
+        );
+        senders.spawn(async move {
+            loop {
+                let from = next.fetch_add(BATCH, Ordering::Relaxed);
+                if from >= total {
+                    return Ok::<_, anyhow::Error>(());
+                }
+                let count = BATCH.min(total - from);
+                let response = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .json(&events(&store, &store, from, count))
+                    .send()
+                    .await?;
+                anyhow::ensure!(response.status() == 202, "ingest answered {}", response.status());
+            }
+        });
+    }
+    while let Some(result) = senders.join_next().await {
+        result??;
+    }
+    Ok(started.elapsed())
+}
+
+async fn wait_for(count: impl Fn() -> usize, target: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while count() < target {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {target} arrived",
+            count()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(())
+}
+
+async fn api(client: &reqwest::Client, base: &str, path: &str, body: Value) -> anyhow::Result<Value> {
+    let response = client
+        .post(format!("{base}{path}"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+    Ok(response.json().await?)
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    anyhow::ensure!(
+        binary().is_file(),
+        "{} is missing: `make bench` builds it",
+        binary().display()
+    );
+    run_on("SQLite", None).await?;
+    let base = std::env::var("SLUICE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = sluice_core::new_id("bench").to_lowercase();
+    sqlx::any::install_default_drivers();
+    match sqlx::AnyConnection::connect(&base).await {
+        Ok(mut admin) => {
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut admin)
+                .await?;
+            let url = format!("{base}?options=-csearch_path%3D{schema}");
+            let result = run_on("PostgreSQL", Some(&url)).await;
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut admin)
+                .await?;
+            result?;
+        }
+        Err(error) => println!("service on PostgreSQL: skipped, {base} unreachable: {error}"),
+    }
+    Ok(())
+}
+
+async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
+    let sink = Arc::new(Sink::default());
+    let app = Router::new()
+        .route("/{*path}", post(receive))
+        .with_state(sink.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sink_addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let ca = TestCa::new()?;
+    let slack = FakeSlack::start(&ca, SlackOptions::unthrottled()).await?;
+    let channel = slack.create_channel("bench", Membership::Member);
+    let webhook_url = slack.register_webhook(&channel);
+
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("sluice.toml");
+    let resolve: String = slack
+        .egress_overrides()
+        .iter()
+        .map(|(host, addr)| format!("\"{host}\" = \"{addr}\"\n"))
+        .collect();
+    std::fs::write(
+        &config,
+        format!(
+            "[egress]\nallow_cidrs = [\"127.0.0.0/8\"]\nca_certificates = [{:?}]\n[egress.resolve]\n{resolve}\n[retention]\ninterval_minutes = 0\n",
+            ca.pem_path()
+        ),
+    )?;
+    let process = start(&dir.path().join("data"), &config, database_url)?;
+    let client = reqwest::Client::new();
+    let base = process.base.clone();
+    let sink_url = |path: &str| format!("http://{sink_addr}/{path}");
+
+    // Ingest alone: a store with no targets.
+    let total = scaled(20_000);
+    let elapsed = send_all(&client, &base, "ingest", total).await?;
+    println!(
+        "service on {label}: events accepted {:.0}/s ({total} events, batches of {BATCH}, {SENDERS} senders)",
+        total as f64 / elapsed.as_secs_f64()
+    );
+
+    // Webhooks end to end.
+    api(&client, &base, "/v1/stores/wh/webhooks",
+        json!({"name": "sink", "url": sink_url("wh"), "event_types": ["order.*"]})).await?;
+    let total = scaled(20_000);
+    let started = Instant::now();
+    sink.received.store(0, Ordering::Relaxed);
+    send_all(&client, &base, "wh", total).await?;
+    wait_for(|| sink.received.load(Ordering::Relaxed), total).await?;
+    let webhooks_per_second = total as f64 / started.elapsed().as_secs_f64();
+    println!("service on {label}: webhook deliveries end to end {webhooks_per_second:.0}/s ({total})");
+
+    // The Slack connector end to end.
+    api(&client, &base, "/v1/stores/sl/connectors", json!({
+        "connector_id": "slack", "name": "bench", "event_types": ["order.*"],
+        "settings": {"mode": "incoming-webhook"}, "credentials": {"webhook_url": webhook_url},
+    })).await?;
+    let started = Instant::now();
+    send_all(&client, &base, "sl", total).await?;
+    wait_for(|| slack.messages().len(), total).await?;
+    let slack_per_second = total as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "service on {label}: Slack connector deliveries end to end {slack_per_second:.0}/s ({total}); {:.2} of the webhook path",
+        slack_per_second / webhooks_per_second
+    );
+
+    // Latency at a fixed offered rate: 10 events every 10 ms.
+    api(&client, &base, "/v1/stores/lat/webhooks",
+        json!({"name": "sink", "url": sink_url("lat"), "event_types": ["order.*"]})).await?;
+    sink.latencies_ms.lock().clear();
+    sink.received.store(0, Ordering::Relaxed);
+    let seconds = scaled(10);
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let mut sent = 0;
+    for round in 0..seconds * 100 {
+        tick.tick().await;
+        let (client, url) = (client.clone(), format!("{base}/v1/events"));
+        let batch = events("lat", "lat", round * 10, 10);
+        sent += 10;
+        tokio::spawn(async move {
+            let _ = client.post(url).bearer_auth(TOKEN).json(&batch).send().await;
+        });
+    }
+    wait_for(|| sink.received.load(Ordering::Relaxed), sent).await?;
+    let mut latencies = std::mem::take(&mut *sink.latencies_ms.lock());
+    let (p50, p99) = percentiles(&mut latencies);
+    println!(
+        "service on {label}: acceptance to delivery at 1000 events/s for {seconds} s: p50 {p50:.1} ms, p99 {p99:.1} ms"
+    );
+    let (rss, peak) = process.memory();
+    println!("service on {label}: resident memory {rss} MiB now, peak {peak} MiB");
+    Ok(())
+}

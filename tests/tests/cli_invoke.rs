@@ -1,0 +1,103 @@
+//! `sluice connector invoke`: a connector author runs the shipped Slack
+//! component locally, pointed at the fake Slack with an egress file, and
+//! reads the outcome and the invocation report as JSON.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sluice_tests::TestCa;
+use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
+use sluice_tests::guests::bundled_connectors_dir;
+
+fn sluice() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/sluice")
+}
+
+/// Runs `sluice connector invoke` with the Slack component and `args`;
+/// returns the exit code, stdout as JSON (Null if not JSON) and stderr.
+fn invoke(dir: &Path, args: &[&str]) -> (i32, Value, String) {
+    let slack = bundled_connectors_dir().join("slack");
+    let output = Command::new(sluice())
+        .current_dir(dir)
+        .args(["connector", "invoke", "--component"])
+        .arg(slack.join("connector.wasm"))
+        .args(args)
+        .output()
+        .expect("sluice runs");
+    (
+        output.status.code().unwrap_or(-1),
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_author_delivers_an_event_file_to_the_fake_slack_and_reads_the_report() {
+    let ca = TestCa::new().unwrap();
+    let slack = FakeSlack::start(&ca, SlackOptions::unthrottled())
+        .await
+        .unwrap();
+    let channel = slack.create_channel("dev", Membership::Member);
+    let webhook_url = slack.register_webhook(&channel);
+    let dir = tempfile::tempdir().unwrap();
+    let resolve: String = slack
+        .egress_overrides()
+        .iter()
+        .map(|(host, addr)| format!("\"{host}\" = \"{addr}\"\n"))
+        .collect();
+    std::fs::write(
+        dir.path().join("egress.toml"),
+        format!("ca_certificates = [{:?}]\n[resolve]\n{resolve}", ca.pem_path()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("[settings]\nmode = \"incoming-webhook\"\n[credentials]\nwebhook_url = \"{webhook_url}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("event.json"),
+        r#"{"id":"evt_1","type":"order.placed","store_id":"s1","occurred_at":"2026-11-30T10:00:00Z",
+           "payload":{"marketplace":"web","order_id":"1001","status":"pending","line_items":[],"total":{"amount":"5.00","currency":"USD"}}}"#,
+    )
+    .unwrap();
+    let common = ["--config", "config.toml", "--egress", "egress.toml"];
+
+    let (code, printed, stderr) = invoke(
+        dir.path(),
+        &[&common[..], &["deliver", "--event", "event.json"]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}\n{printed:#}");
+    let result = printed["result"].to_string().to_lowercase();
+    assert!(result.contains("delivered"), "{printed:#}");
+    assert_eq!(printed["report"]["egress"][0]["status"], 200, "{printed:#}");
+    assert!(printed["report"]["fuel_consumed"].as_u64().unwrap() > 0);
+    assert_eq!(slack.messages_in(&channel).len(), 1);
+
+    let (code, printed, stderr) = invoke(dir.path(), &[&common[..], &["test-connection"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(printed["result"]["status"].is_string(), "{printed:#}");
+}
+
+#[test]
+fn a_missing_event_file_is_a_clear_error_with_exit_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, printed, stderr) = invoke(dir.path(), &["deliver", "--event", "nowhere.json"]);
+    assert_eq!(code, 2);
+    assert_eq!(printed, Value::Null);
+    assert!(stderr.contains("nowhere.json"), "{stderr}");
+}
+
+#[test]
+fn the_help_tells_a_connector_author_what_the_command_is_for() {
+    let output = Command::new(sluice())
+        .args(["connector", "invoke", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("first tool of a connector author"), "{help}");
+}
