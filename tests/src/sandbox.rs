@@ -9,7 +9,9 @@ use std::sync::Arc;
 use sluice_core::{ManualClock, SharedClock};
 use sluice_egress::{Egress, EgressSettings, Resolve, SystemResolver};
 use sluice_runtime::types::Event;
-use sluice_runtime::{CallContext, Capabilities, MemoryCredentials, MemoryState, Runtime, RuntimeConfig};
+use sluice_runtime::{
+    CallContext, Capabilities, MemoryCredentials, MemoryState, Runtime, RuntimeConfig,
+};
 
 use crate::TestCa;
 
@@ -42,7 +44,10 @@ pub fn call_context(
     clock: SharedClock,
 ) -> CallContext {
     let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
     CallContext {
         store_id: "store_1".into(),

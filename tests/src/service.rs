@@ -179,7 +179,12 @@ impl TestService {
     }
 
     /// Creates a webhook subscription and returns (id, secret).
-    pub async fn subscribe(&self, store: &str, url: &str, event_types: &[&str]) -> (String, String) {
+    pub async fn subscribe(
+        &self,
+        store: &str,
+        url: &str,
+        event_types: &[&str],
+    ) -> (String, String) {
         let answer = self
             .post(
                 &format!("/v1/stores/{store}/webhooks"),
@@ -229,7 +234,9 @@ impl TestService {
 
     /// One delivery with its attempts.
     pub async fn delivery(&self, store: &str, id: &str) -> Value {
-        let answer = self.get(&format!("/v1/stores/{store}/deliveries/{id}")).await;
+        let answer = self
+            .get(&format!("/v1/stores/{store}/deliveries/{id}"))
+            .await;
         assert_eq!(answer.status, 200, "{:?}", answer.body);
         answer.body
     }
@@ -289,16 +296,14 @@ fn base_postgres_url() -> String {
 async fn new_postgres_schema() -> (String, String) {
     sqlx::any::install_default_drivers();
     let base = base_postgres_url();
-    let mut admin = match tokio::time::timeout(
-        Duration::from_secs(10),
-        sqlx::AnyConnection::connect(&base),
-    )
-    .await
-    {
-        Ok(Ok(connection)) => connection,
-        Ok(Err(error)) => panic!("PostgreSQL is unreachable at {base}: {error}"),
-        Err(_) => panic!("PostgreSQL at {base} did not answer within 10 s"),
-    };
+    let mut admin =
+        match tokio::time::timeout(Duration::from_secs(10), sqlx::AnyConnection::connect(&base))
+            .await
+        {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => panic!("PostgreSQL is unreachable at {base}: {error}"),
+            Err(_) => panic!("PostgreSQL at {base} did not answer within 10 s"),
+        };
     let schema = sluice_core::new_id("e2e").to_lowercase();
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&mut admin)

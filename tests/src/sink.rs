@@ -57,7 +57,11 @@ impl WebhookSink {
 
     /// A target URL on the sink.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}/{}", self.server.addr(), path.trim_start_matches('/'))
+        format!(
+            "http://{}/{}",
+            self.server.addr(),
+            path.trim_start_matches('/')
+        )
     }
 
     /// Answers the next requests with `answers`, in order.

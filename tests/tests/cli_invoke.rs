@@ -51,7 +51,10 @@ async fn a_connector_author_delivers_an_event_file_to_the_fake_slack_and_reads_t
         .collect();
     std::fs::write(
         dir.path().join("egress.toml"),
-        format!("ca_certificates = [{:?}]\n[resolve]\n{resolve}", ca.pem_path()),
+        format!(
+            "ca_certificates = [{:?}]\n[resolve]\n{resolve}",
+            ca.pem_path()
+        ),
     )
     .unwrap();
     std::fs::write(

@@ -183,8 +183,15 @@ lease_margin_ms = 1000
     second.wait().unwrap();
     let requests = all.unwrap_or_else(|timeout| panic!("not every event arrived: {timeout:?}"));
     let got = received(&requests);
-    let missing: Vec<_> = expected.iter().filter(|e| !got.contains(*e)).take(10).collect();
-    assert!(missing.is_empty(), "lost deliveries, for example {missing:?}");
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|e| !got.contains(*e))
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "lost deliveries, for example {missing:?}"
+    );
     eprintln!(
         "{} requests for {} deliveries: {} repeated after the crash; {} delivered before it",
         requests.len(),

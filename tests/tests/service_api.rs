@@ -111,7 +111,10 @@ async fn each_matching_target_gets_exactly_one_delivery(backend: Backend) {
     targets.sort();
     let mut expected = vec![orders.as_str(), everything.as_str(), exact.as_str()];
     expected.sort();
-    assert_eq!(targets, expected, "products ({products}) and paused ({paused}) get nothing");
+    assert_eq!(
+        targets, expected,
+        "products ({products}) and paused ({paused}) get nothing"
+    );
     assert!(service.deliveries("s2", "").await.is_empty());
     service.stop().await;
 }

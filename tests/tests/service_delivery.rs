@@ -107,11 +107,7 @@ async fn failures_retry_at_1_5_30_and_120_minutes_then_dead_letter_and_raise_an_
     assert_eq!(detail["status"], "dead");
 
     let raised = service
-        .wait_for_deliveries(
-            "s1",
-            &format!("target_id={watcher}&status=delivered"),
-            1,
-        )
+        .wait_for_deliveries("s1", &format!("target_id={watcher}&status=delivered"), 1)
         .await;
     assert_eq!(raised[0]["event_type"], "webhook.dead_lettered");
     let alert = sink
@@ -172,7 +168,10 @@ async fn gone_dead_letters_at_once_and_deactivates_the_subscription() {
         subscription.body
     );
     let later = service.send_events(order("o2")).await;
-    assert_eq!(later["results"][0]["deliveries"], 0, "no fan-out to it any more");
+    assert_eq!(
+        later["results"][0]["deliveries"], 0,
+        "no fan-out to it any more"
+    );
     service.stop().await;
 }
 
@@ -190,9 +189,7 @@ async fn dead_letters_matching_a_filter_are_retried_in_bulk() {
     other.script([Answer::status(503)]);
     let (other_hook, _) = service.subscribe("s1", &other.url("o"), &["*"]).await;
     service
-        .send_events(json!([
-            order("a")[0], order("b")[0], order("c")[0]
-        ]))
+        .send_events(json!([order("a")[0], order("b")[0], order("c")[0]]))
         .await;
     service.wait_for_deliveries("s1", "status=dead", 4).await;
 
@@ -205,7 +202,7 @@ async fn dead_letters_matching_a_filter_are_retried_in_bulk() {
     assert_eq!(retried.status, 202, "{:?}", retried.body);
     assert_eq!(retried.body["retried"], 3);
     let delivered = service
-        .wait_for_deliveries(&"s1", &format!("status=delivered&target_id={hook}"), 3)
+        .wait_for_deliveries("s1", &format!("status=delivered&target_id={hook}"), 3)
         .await;
     assert!(delivered.iter().all(|d| d["attempt_count"] == 2));
     let detail = service
@@ -310,13 +307,14 @@ async fn webhook_targets_on_private_addresses_are_refused_unless_the_operator_al
     let by_name = sink.url("h").replace("127.0.0.1", "localhost");
     strict.subscribe("s1", &by_name, &["*"]).await;
     strict.send_events(order("o1")).await;
-    let refused = strict
-        .wait_for_deliveries("s1", "", 1)
-        .await;
+    let refused = strict.wait_for_deliveries("s1", "", 1).await;
     let detail = attempts_of(&strict, refused[0]["id"].as_str().unwrap(), 1).await;
     let error = detail["attempts"][0]["error"].as_str().unwrap();
     assert!(error.contains("refused"), "{error}");
-    assert!(sink.recorder().is_empty(), "nothing reached the private address");
+    assert!(
+        sink.recorder().is_empty(),
+        "nothing reached the private address"
+    );
     strict.stop().await;
 
     let allowing = TestService::on(Backend::Sqlite).await;
@@ -338,7 +336,10 @@ async fn a_slack_configuration_receives_events_and_is_told_about_dead_letters() 
     let channel = slack.create_channel("ops", Membership::Member);
     let webhook_url = slack.register_webhook(&channel);
     let service = TestService::start(Options {
-        resolve: slack.egress_overrides().into_iter().collect::<BTreeMap<_, _>>(),
+        resolve: slack
+            .egress_overrides()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
         ca: Some(ca.clone()),
         configure: Box::new(|config| config.delivery.retry.schedule_seconds = vec![]),
         ..Options::default()
@@ -359,14 +360,19 @@ async fn a_slack_configuration_receives_events_and_is_told_about_dead_letters() 
     assert_eq!(created.status, 201, "{:?}", created.body);
     let config = created.body["id"].as_str().unwrap().to_owned();
     let tested = service
-        .post(&format!("/v1/stores/s1/connectors/{config}/test"), json!({}))
+        .post(
+            &format!("/v1/stores/s1/connectors/{config}/test"),
+            json!({}),
+        )
         .await;
     assert_eq!(tested.status, 200, "{:?}", tested.body);
     assert_ne!(tested.body["status"], "failed", "{:?}", tested.body);
 
     let sink = WebhookSink::start().await.unwrap();
     sink.script([Answer::status(500)]);
-    service.subscribe("s1", &sink.url("erp"), &["order.*"]).await;
+    service
+        .subscribe("s1", &sink.url("erp"), &["order.*"])
+        .await;
     service.send_events(order("o1")).await;
 
     let messages = slack

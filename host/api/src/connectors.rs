@@ -245,7 +245,11 @@ fn check_against_manifest(
         Some(texts) => {
             let patterns = parse_patterns("event_types", texts)?;
             for (index, pattern) in patterns.iter().enumerate() {
-                if !manifest.events.iter().any(|handled| pattern.is_within(handled)) {
+                if !manifest
+                    .events
+                    .iter()
+                    .any(|handled| pattern.is_within(handled))
+                {
                     errors.push(FieldProblem {
                         field: format!("event_types[{index}]"),
                         message: format!(
@@ -274,7 +278,10 @@ fn check_against_manifest(
 
 fn check_name(name: &str) -> ApiResult<()> {
     if name.trim().is_empty() || name.len() > 200 {
-        return Err(Problem::invalid_field("name", "must be 1 to 200 characters"));
+        return Err(Problem::invalid_field(
+            "name",
+            "must be 1 to 200 characters",
+        ));
     }
     Ok(())
 }
@@ -428,7 +435,9 @@ pub async fn update(
         .db
         .update_connector_config(&store_id, &id, &update, state.clock.now_ms())
         .await?;
-    state.targets.invalidate(&store_id, TargetKind::Connector, &id);
+    state
+        .targets
+        .invalidate(&store_id, TargetKind::Connector, &id);
     Ok(axum::Json(updated.into()))
 }
 
@@ -453,7 +462,9 @@ pub async fn delete(
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state.db.delete_connector_config(&store_id, &id).await?;
-    state.targets.invalidate(&store_id, TargetKind::Connector, &id);
+    state
+        .targets
+        .invalidate(&store_id, TargetKind::Connector, &id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -306,7 +306,10 @@ pub async fn retry(
         .retry_delivery_now(&store_id, &id, state.clock.now_ms())
         .await?;
     state.waker.wake();
-    Ok((StatusCode::ACCEPTED, axum::Json(DeliveryView::from(delivery))))
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(DeliveryView::from(delivery)),
+    ))
 }
 
 /// How many dead letters a bulk retry revived.

@@ -77,18 +77,19 @@ pub async fn ingest(state: State, body: Body) -> ApiResult<impl IntoResponse> {
         )
     })?;
 
-    let outcomes = state
-        .ingestor
-        .ingest(events)
-        .await
-        .map_err(|error| match Arc::try_unwrap(error) {
-            Ok(error) => Problem::from(error),
-            Err(shared) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ingest-unavailable",
-                shared.to_string(),
-            ),
-        })?;
+    let outcomes =
+        state
+            .ingestor
+            .ingest(events)
+            .await
+            .map_err(|error| match Arc::try_unwrap(error) {
+                Ok(error) => Problem::from(error),
+                Err(shared) => Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ingest-unavailable",
+                    shared.to_string(),
+                ),
+            })?;
     let results = outcomes
         .into_iter()
         .map(|outcome| IngestResult {

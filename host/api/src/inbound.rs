@@ -126,17 +126,13 @@ async fn handle(
         .map(|emitted| platform_event(&store_id, emitted, now))
         .collect::<ApiResult<Vec<_>>>()?;
     if !events.is_empty() {
-        state
-            .ingestor
-            .ingest(events)
-            .await
-            .map_err(|error| {
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "not-stored",
-                    format!("the events could not be stored ({error}); retry"),
-                )
-            })?;
+        state.ingestor.ingest(events).await.map_err(|error| {
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-stored",
+                format!("the events could not be stored ({error}); retry"),
+            )
+        })?;
     }
     let mut response = Response::new(Body::from(accepted.response.body));
     *response.status_mut() =

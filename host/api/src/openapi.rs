@@ -74,7 +74,10 @@ mod tests {
             "/v1/stores/{store_id}/deliveries/retry",
             "/v1/inbound/{store_id}/{config_id}/{path}",
         ] {
-            assert!(paths.iter().any(|p| *p == path), "{path} missing from {paths:?}");
+            assert!(
+                paths.iter().any(|p| *p == path),
+                "{path} missing from {paths:?}"
+            );
         }
     }
 }

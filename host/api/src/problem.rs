@@ -141,7 +141,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let field = if path == "." { "<body>".to_owned() } else { path };
+        let field = if path == "." {
+            "<body>".to_owned()
+        } else {
+            path
+        };
         let inner = error.into_inner();
         let message = if inner.is_syntax() || inner.is_eof() {
             format!("not valid JSON: {inner}")
@@ -204,16 +208,28 @@ mod tests {
     #[test]
     fn a_missing_field_and_an_unknown_field_are_named() {
         let missing = parse_json::<Sample>(br#"{"limits":{"count":1}}"#).unwrap_err();
-        assert!(missing.detail.contains("missing field `name`"), "{}", missing.detail);
-        let unknown = parse_json::<Sample>(br#"{"name":"a","limits":{"count":1},"x":1}"#)
-            .unwrap_err();
-        assert!(unknown.detail.contains("unknown field `x`"), "{}", unknown.detail);
+        assert!(
+            missing.detail.contains("missing field `name`"),
+            "{}",
+            missing.detail
+        );
+        let unknown =
+            parse_json::<Sample>(br#"{"name":"a","limits":{"count":1},"x":1}"#).unwrap_err();
+        assert!(
+            unknown.detail.contains("unknown field `x`"),
+            "{}",
+            unknown.detail
+        );
     }
 
     #[test]
     fn broken_json_is_reported_as_such() {
         let problem = parse_json::<Sample>(b"{").unwrap_err();
-        assert!(problem.detail.contains("not valid JSON"), "{}", problem.detail);
+        assert!(
+            problem.detail.contains("not valid JSON"),
+            "{}",
+            problem.detail
+        );
     }
 
     #[test]

@@ -241,7 +241,10 @@ pub async fn create(
     responses((status = 200, body = WebhookList)),
     security(("admin" = []))
 )]
-pub async fn list(state: State, Path(store_id): Path<String>) -> ApiResult<axum::Json<WebhookList>> {
+pub async fn list(
+    state: State,
+    Path(store_id): Path<String>,
+) -> ApiResult<axum::Json<WebhookList>> {
     let items = state.db.list_webhook_subscriptions(&store_id).await?;
     Ok(axum::Json(WebhookList {
         items: items.into_iter().map(Into::into).collect(),
@@ -303,7 +306,9 @@ pub async fn update(
         .db
         .update_webhook_subscription(&store_id, &id, &update, state.clock.now_ms())
         .await?;
-    state.targets.invalidate(&store_id, TargetKind::Webhook, &id);
+    state
+        .targets
+        .invalidate(&store_id, TargetKind::Webhook, &id);
     Ok(axum::Json(updated.into()))
 }
 
@@ -323,7 +328,9 @@ pub async fn delete(
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state.db.delete_webhook_subscription(&store_id, &id).await?;
-    state.targets.invalidate(&store_id, TargetKind::Webhook, &id);
+    state
+        .targets
+        .invalidate(&store_id, TargetKind::Webhook, &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -356,7 +363,9 @@ pub async fn rotate_secret(
         .db
         .rotate_webhook_secret(&store_id, &id, &SecretString::new(secret.clone()), now)
         .await?;
-    state.targets.invalidate(&store_id, TargetKind::Webhook, &id);
+    state
+        .targets
+        .invalidate(&store_id, TargetKind::Webhook, &id);
     Ok(axum::Json(RotatedSecret {
         secret,
         previous_secrets_expire_at: timestamp(now + SECRET_ROTATION_OVERLAP_MS),

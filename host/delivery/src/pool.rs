@@ -274,7 +274,11 @@ async fn record(
             let now = deliverer.clock.now_ms();
             match deliverer.db.complete(&results, &events, now).await {
                 Ok(completion) => {
-                    if completion.ingested.iter().any(|outcome| outcome.deliveries > 0) {
+                    if completion
+                        .ingested
+                        .iter()
+                        .any(|outcome| outcome.deliveries > 0)
+                    {
                         waker.wake();
                     }
                     for lease in &completion.stale {

@@ -23,10 +23,13 @@ pub(crate) enum Target {
     Gone,
 }
 
+/// Cached targets by (store, kind, id), with when they were loaded.
+type Entries = HashMap<(String, TargetKind, String), (sluice_core::UnixMillis, Target)>;
+
 /// Targets by (store, kind, id).
 #[derive(Default)]
 pub struct TargetCache {
-    entries: Mutex<HashMap<(String, TargetKind, String), (sluice_core::UnixMillis, Target)>>,
+    entries: Mutex<Entries>,
 }
 
 impl TargetCache {

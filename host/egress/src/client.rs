@@ -171,12 +171,12 @@ impl Egress {
     ) -> Result<(), Refusal> {
         let destination = Destination::of(request.uri())?;
         record.origin = destination.origin();
-        if let Some(allow) = &scope.allow {
-            if !allow.allows(destination.scheme, &destination.host, destination.port) {
-                return Err(Refusal::OriginNotAllowed {
-                    origin: destination.origin(),
-                });
-            }
+        if let Some(allow) = &scope.allow
+            && !allow.allows(destination.scheme, &destination.host, destination.port)
+        {
+            return Err(Refusal::OriginNotAllowed {
+                origin: destination.origin(),
+            });
         }
         if scope.sent.fetch_add(1, Ordering::Relaxed) >= scope.limit {
             return Err(Refusal::TooManyRequests { limit: scope.limit });

@@ -148,7 +148,10 @@ pub fn check_event(event: &NewEvent) -> Vec<FieldError> {
         ));
     }
     if let Err(e) = validate_event_type(&event.event_type) {
-        errors.push(FieldError::new("type", format!("'{}' {e}", event.event_type)));
+        errors.push(FieldError::new(
+            "type",
+            format!("'{}' {e}", event.event_type),
+        ));
     } else if event.event_type.starts_with(SYSTEM_PREFIX) {
         errors.push(FieldError::new(
             "type",

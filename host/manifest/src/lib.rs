@@ -444,12 +444,11 @@ fn validate_fields(section: &str, fields: &[FieldSpec], errors: &mut Vec<FieldEr
             }
             _ => {}
         }
-        if let Some(default) = &field.default {
-            if let Err(message) =
+        if let Some(default) = &field.default
+            && let Err(message) =
                 configuration::check_value(field, &serde_json::Value::String(default.clone()))
-            {
-                errors.push(FieldError::new(at("default"), message));
-            }
+        {
+            errors.push(FieldError::new(at("default"), message));
         }
     }
 }

@@ -250,7 +250,12 @@ impl Db {
             events.push(NewEvent {
                 store_id: position.store_id.clone(),
                 id: sync_event_id(&position.config_id, &position.entity, record),
-                event_type: if seen.is_some() { types.changed } else { types.new }.to_owned(),
+                event_type: if seen.is_some() {
+                    types.changed
+                } else {
+                    types.new
+                }
+                .to_owned(),
                 occurred_at: record.occurred_at,
                 payload: record.payload.clone(),
                 source: EventSource::Sync,
@@ -330,7 +335,10 @@ impl Db {
         .await?
         .rows_affected();
         if due == 0 {
-            return Err(StorageError::not_found("sync of connector configuration", config_id));
+            return Err(StorageError::not_found(
+                "sync of connector configuration",
+                config_id,
+            ));
         }
         Ok(due)
     }

@@ -218,12 +218,8 @@ impl Syncer {
         };
         let mut position = position.clone();
         for _ in 0..self.config.max_batches_per_run {
-            let context = sluice_connectors::call_context(
-                target.clone(),
-                &self.db,
-                self.clock.clone(),
-                None,
-            );
+            let context =
+                sluice_connectors::call_context(target.clone(), &self.db, self.clock.clone(), None);
             let request = SyncRequest {
                 entity: position.entity.clone(),
                 cursor: position.cursor.clone(),
@@ -238,14 +234,11 @@ impl Syncer {
                     let remote = failure
                         .remote
                         .map(|r| {
-                            let parts: Vec<String> = [
-                                r.status.map(|s| s.to_string()),
-                                r.code,
-                                r.message,
-                            ]
-                            .into_iter()
-                            .flatten()
-                            .collect();
+                            let parts: Vec<String> =
+                                [r.status.map(|s| s.to_string()), r.code, r.message]
+                                    .into_iter()
+                                    .flatten()
+                                    .collect();
                             format!(" (remote: {})", parts.join(" "))
                         })
                         .unwrap_or_default();

@@ -120,8 +120,9 @@ pub async fn run() -> anyhow::Result<()> {
 }
 
 fn native_client(ca: &TestCa, slack: &FakeSlack) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.certificate_pem().as_bytes())?);
+    let mut builder = reqwest::Client::builder().add_root_certificate(
+        reqwest::Certificate::from_pem(ca.certificate_pem().as_bytes())?,
+    );
     for (host_port, addr) in slack.egress_overrides() {
         let host = host_port.split(':').next().unwrap_or(&host_port).to_owned();
         builder = builder.resolve(&host, addr);

@@ -174,7 +174,11 @@ async fn send_all(
                     .json(&events(&store, &store, from, count))
                     .send()
                     .await?;
-                anyhow::ensure!(response.status() == 202, "ingest answered {}", response.status());
+                anyhow::ensure!(
+                    response.status() == 202,
+                    "ingest answered {}",
+                    response.status()
+                );
             }
         });
     }
@@ -197,14 +201,23 @@ async fn wait_for(count: impl Fn() -> usize, target: usize) -> anyhow::Result<()
     Ok(())
 }
 
-async fn api(client: &reqwest::Client, base: &str, path: &str, body: Value) -> anyhow::Result<Value> {
+async fn api(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
     let response = client
         .post(format!("{base}{path}"))
         .bearer_auth(TOKEN)
         .json(&body)
         .send()
         .await?;
-    anyhow::ensure!(response.status().is_success(), "{path}: {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
     Ok(response.json().await?)
 }
 
@@ -278,21 +291,34 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     );
 
     // Webhooks end to end.
-    api(&client, &base, "/v1/stores/wh/webhooks",
-        json!({"name": "sink", "url": sink_url("wh"), "event_types": ["order.*"]})).await?;
+    api(
+        &client,
+        &base,
+        "/v1/stores/wh/webhooks",
+        json!({"name": "sink", "url": sink_url("wh"), "event_types": ["order.*"]}),
+    )
+    .await?;
     let total = scaled(20_000);
     let started = Instant::now();
     sink.received.store(0, Ordering::Relaxed);
     send_all(&client, &base, "wh", total).await?;
     wait_for(|| sink.received.load(Ordering::Relaxed), total).await?;
     let webhooks_per_second = total as f64 / started.elapsed().as_secs_f64();
-    println!("service on {label}: webhook deliveries end to end {webhooks_per_second:.0}/s ({total})");
+    println!(
+        "service on {label}: webhook deliveries end to end {webhooks_per_second:.0}/s ({total})"
+    );
 
     // The Slack connector end to end.
-    api(&client, &base, "/v1/stores/sl/connectors", json!({
-        "connector_id": "slack", "name": "bench", "event_types": ["order.*"],
-        "settings": {"mode": "incoming-webhook"}, "credentials": {"webhook_url": webhook_url},
-    })).await?;
+    api(
+        &client,
+        &base,
+        "/v1/stores/sl/connectors",
+        json!({
+            "connector_id": "slack", "name": "bench", "event_types": ["order.*"],
+            "settings": {"mode": "incoming-webhook"}, "credentials": {"webhook_url": webhook_url},
+        }),
+    )
+    .await?;
     let started = Instant::now();
     send_all(&client, &base, "sl", total).await?;
     wait_for(|| slack.messages().len(), total).await?;
@@ -303,8 +329,13 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     );
 
     // Latency at a fixed offered rate: 10 events every 10 ms.
-    api(&client, &base, "/v1/stores/lat/webhooks",
-        json!({"name": "sink", "url": sink_url("lat"), "event_types": ["order.*"]})).await?;
+    api(
+        &client,
+        &base,
+        "/v1/stores/lat/webhooks",
+        json!({"name": "sink", "url": sink_url("lat"), "event_types": ["order.*"]}),
+    )
+    .await?;
     sink.latencies_ms.lock().clear();
     sink.received.store(0, Ordering::Relaxed);
     let seconds = scaled(10);
@@ -316,7 +347,12 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
         let batch = events("lat", "lat", round * 10, 10);
         sent += 10;
         tokio::spawn(async move {
-            let _ = client.post(url).bearer_auth(TOKEN).json(&batch).send().await;
+            let _ = client
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&batch)
+                .send()
+                .await;
         });
     }
     wait_for(|| sink.received.load(Ordering::Relaxed), sent).await?;
