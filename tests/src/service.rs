@@ -40,6 +40,9 @@ pub struct Options {
     pub ca: Option<Arc<TestCa>>,
     /// Let webhooks and connectors reach loopback (the local sink).
     pub allow_loopback: bool,
+    /// Test guests to install beside the bundled connectors, by folder
+    /// under `guests/`, for example `test-guests/well-behaved`.
+    pub extra_connectors: Vec<&'static str>,
     /// Changes to the configuration before start.
     pub configure: Box<dyn FnOnce(&mut ServiceConfig) + Send>,
 }
@@ -51,6 +54,7 @@ impl Default for Options {
             resolve: BTreeMap::new(),
             ca: None,
             allow_loopback: true,
+            extra_connectors: Vec::new(),
             configure: Box::new(|_| {}),
         }
     }
@@ -67,6 +71,8 @@ pub struct TestService {
     /// The admin token.
     pub token: String,
     client: reqwest::Client,
+    config: ServiceConfig,
+    master_key: String,
     postgres_schema: Option<(String, String)>,
     _data_dir: tempfile::TempDir,
 }
@@ -86,10 +92,15 @@ impl TestService {
     /// Starts a service with `options`.
     pub async fn start(options: Options) -> Self {
         let data_dir = tempfile::tempdir().expect("a data directory");
+        let connectors_dir = if options.extra_connectors.is_empty() {
+            bundled_connectors_dir()
+        } else {
+            connectors_with(data_dir.path(), &options.extra_connectors)
+        };
         let mut config = ServiceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: data_dir.path().to_owned(),
-            connectors_dir: Some(bundled_connectors_dir()),
+            data_dir: data_dir.path().join("data"),
+            connectors_dir: Some(connectors_dir),
             ..ServiceConfig::default()
         };
         config.egress.resolve = options.resolve;
@@ -100,6 +111,9 @@ impl TestService {
             config.egress.allow_cidrs = vec!["127.0.0.0/8".parse().expect("a CIDR")];
         }
         config.retention.interval_minutes = 0;
+        // Compiled components are keyed by digest and engine settings, and
+        // written atomically: every test service can share them.
+        config.runtime.cache_dir = Some(std::env::temp_dir().join("sluice-tests-compiled"));
         let mut postgres_schema = None;
         if options.backend == Backend::Postgres {
             let (url, schema) = new_postgres_schema().await;
@@ -109,26 +123,30 @@ impl TestService {
         (options.configure)(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
         let token = format!("test-admin-{}", sluice_core::new_id("tok"));
-        let service = Service::start(
-            config,
-            Environment {
-                clock: clock.clone(),
-                resolver: Arc::new(SystemResolver),
-                master_key: Some(MasterKey::generate().to_base64().expose().to_owned()),
-                admin_token: Some(token.clone()),
-            },
-        )
-        .await
-        .expect("the service starts");
+        let master_key = MasterKey::generate().to_base64().expose().to_owned();
+        let service = launch(&config, &clock, &master_key, &token).await;
         Self {
             base: format!("http://{}", service.addr),
             service: Some(service),
             clock,
             token,
             client: http_client(),
+            config,
+            master_key,
             postgres_schema,
             _data_dir: data_dir,
         }
+    }
+
+    /// Stops the service gracefully and starts it again on the same
+    /// database, data directory and clock.
+    pub async fn restart(&mut self) {
+        if let Some(service) = self.service.take() {
+            service.shutdown().await;
+        }
+        let service = launch(&self.config, &self.clock, &self.master_key, &self.token).await;
+        self.base = format!("http://{}", service.addr);
+        self.service = Some(service);
     }
 
     /// Starts a service on `backend` with defaults otherwise.
@@ -279,6 +297,50 @@ impl Answer {
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         }
     }
+}
+
+async fn launch(
+    config: &ServiceConfig,
+    clock: &Arc<ManualClock>,
+    master_key: &str,
+    token: &str,
+) -> Service {
+    Service::start(
+        config.clone(),
+        Environment {
+            clock: clock.clone(),
+            resolver: Arc::new(SystemResolver),
+            master_key: Some(master_key.to_owned()),
+            admin_token: Some(token.to_owned()),
+        },
+    )
+    .await
+    .expect("the service starts")
+}
+
+/// A connectors directory holding the bundled connectors and `guests`
+/// (folders under `guests/`), each as `connector.toml` + `connector.wasm`.
+fn connectors_with(dir: &std::path::Path, guests: &[&str]) -> std::path::PathBuf {
+    let connectors = dir.join("connectors");
+    for entry in std::fs::read_dir(bundled_connectors_dir()).expect("bundled connectors") {
+        let entry = entry.expect("a bundled connector");
+        let target = connectors.join(entry.file_name());
+        std::fs::create_dir_all(&target).expect("a connector folder");
+        for file in ["connector.toml", "connector.wasm"] {
+            std::fs::copy(entry.path().join(file), target.join(file)).expect("copy a connector");
+        }
+    }
+    for folder in guests {
+        let (manifest, wasm) = crate::guests::guest(folder);
+        let target = connectors.join(&manifest.id);
+        std::fs::create_dir_all(&target).expect("a connector folder");
+        let source = crate::guests::guests_dir()
+            .join(folder)
+            .join("connector.toml");
+        std::fs::copy(source, target.join("connector.toml")).expect("copy a manifest");
+        std::fs::write(target.join("connector.wasm"), wasm).expect("write a component");
+    }
+    connectors
 }
 
 /// A plain HTTP client; reqwest needs a TLS provider chosen even for http.

@@ -49,6 +49,10 @@ pub struct SyncConfig {
     /// Delay before trying again after a failed run, in seconds (capped by
     /// the configuration's interval).
     pub retry_after_failure_seconds: u64,
+    /// Delay before continuing a run that stopped at `max_batches_per_run`
+    /// with more records waiting, in milliseconds: a backlog is pulled at
+    /// once, while other configurations get their turn in between.
+    pub continue_after_ms: u64,
 }
 
 impl Default for SyncConfig {
@@ -61,6 +65,7 @@ impl Default for SyncConfig {
             concurrency: 4,
             lease_ms: 600_000,
             retry_after_failure_seconds: 60,
+            continue_after_ms: 0,
         }
     }
 }
@@ -163,25 +168,34 @@ impl Syncer {
             started_at,
             finished_at: started_at,
         };
-        let interval = self.pull(&position, &mut run).await;
+        let pulled = self.pull(&position, &mut run).await;
         run.finished_at = self.clock.now_ms();
         if run.error.is_some() {
             run.status = if run.batches > 0 { "partial" } else { "failed" }.into();
         }
-        let delay = match &run.error {
-            None => interval,
-            Some(_) => interval.min(self.config.retry_after_failure_seconds),
+        let delay_ms = match &run.error {
+            None if pulled.more_waiting => self.config.continue_after_ms,
+            None => pulled.interval_seconds * 1_000,
+            Some(_) => {
+                pulled
+                    .interval_seconds
+                    .min(self.config.retry_after_failure_seconds)
+                    * 1_000
+            }
         };
-        let next_run_at = run.finished_at + (delay as i64) * 1_000;
+        let next_run_at = run.finished_at + delay_ms as i64;
         if let Err(error) = self.db.finish_sync_run(&position, &run, next_run_at).await {
             tracing::warn!(%error, config = %position.config_id, "recording a sync run failed; its lease will lapse");
         }
         run
     }
 
-    /// Pulls batches into `run`; returns the configuration's interval in seconds.
-    async fn pull(&self, position: &SyncPosition, run: &mut SyncRun) -> u64 {
-        let mut interval = 900;
+    /// Pulls batches into `run`.
+    async fn pull(&self, position: &SyncPosition, run: &mut SyncRun) -> Pulled {
+        let mut pulled = Pulled {
+            interval_seconds: 900,
+            more_waiting: false,
+        };
         let target = match self
             .db
             .connector_target(&position.store_id, &position.config_id)
@@ -190,7 +204,7 @@ impl Syncer {
             Ok(target) => target,
             Err(error) => {
                 run.error = Some(format!("cannot read the configuration: {error}"));
-                return interval;
+                return pulled;
             }
         };
         let Some(connector) = self.catalog.get(&target.config.connector_id) else {
@@ -198,10 +212,10 @@ impl Syncer {
                 "connector {} is not installed",
                 target.config.connector_id
             ));
-            return interval;
+            return pulled;
         };
         if let Some(spec) = &connector.manifest().sync {
-            interval = u64::from(spec.default_interval_seconds);
+            pulled.interval_seconds = u64::from(spec.default_interval_seconds);
         }
         if let Some(chosen) = target
             .config
@@ -209,7 +223,7 @@ impl Syncer {
             .get(INTERVAL_SETTING)
             .and_then(|text| text.parse::<u64>().ok())
         {
-            interval = chosen.max(60);
+            pulled.interval_seconds = chosen.max(60);
         }
         let (new_type, changed_type) = event_types(&position.entity);
         let types = SyncEventTypes {
@@ -243,12 +257,12 @@ impl Syncer {
                         })
                         .unwrap_or_default();
                     run.error = Some(format!("{}{remote}", failure.reason));
-                    return interval;
+                    return pulled;
                 }
                 Err(failure) => {
                     self.count(connector_id, "failed");
                     run.error = Some(format!("the connector failed: {failure}"));
-                    return interval;
+                    return pulled;
                 }
             };
             run.records += batch.records.len() as u64;
@@ -258,7 +272,7 @@ impl Syncer {
                 Err(reason) => {
                     self.count(connector_id, "invalid");
                     run.error = Some(reason);
-                    return interval;
+                    return pulled;
                 }
             };
             let now = self.clock.now_ms();
@@ -277,15 +291,16 @@ impl Syncer {
                 }
                 Err(error) => {
                     run.error = Some(format!("the batch could not be stored: {error}"));
-                    return interval;
+                    return pulled;
                 }
             }
             position.cursor = next_cursor;
+            pulled.more_waiting = has_more;
             if !has_more {
                 break;
             }
         }
-        interval
+        pulled
     }
 
     /// Checks a batch: its size, and every record as the event it becomes.
@@ -342,6 +357,14 @@ impl Syncer {
             .with_label_values(&[connector, status])
             .inc();
     }
+}
+
+/// How a run's pulling ended, for scheduling the next run.
+struct Pulled {
+    /// The configuration's interval.
+    interval_seconds: u64,
+    /// The run stopped at its batch limit with records waiting.
+    more_waiting: bool,
 }
 
 /// The running sync scheduler of this node.
