@@ -73,6 +73,8 @@ pub struct TestService {
     client: reqwest::Client,
     config: ServiceConfig,
     master_key: String,
+    // Its PEM file must outlive restarts.
+    _ca: Option<Arc<TestCa>>,
     postgres_schema: Option<(String, String)>,
     _data_dir: tempfile::TempDir,
 }
@@ -133,6 +135,7 @@ impl TestService {
             client: http_client(),
             config,
             master_key,
+            _ca: options.ca,
             postgres_schema,
             _data_dir: data_dir,
         }

@@ -1,0 +1,62 @@
+//! `inventory.updated`: the SKU's ship-to-home quantity, and its offer's
+//! available quantity when an offer is kept for it, in one
+//! `bulk_update_price_quantity` call.
+//!
+//! When eBay no longer knows the kept offer, the offer is forgotten and the
+//! quantity sent again for the SKU alone, so that the outcome says for sure
+//! whether the item's quantity was set.
+
+use serde::Deserialize;
+use sluice_guest::{DeliveryOutcome, Event, InvocationContext};
+
+use crate::api::Session;
+use crate::bulk::{self, Applied, OfferChange, SkuChange};
+use crate::config::{Account, Site};
+use crate::offers;
+
+/// The `inventory.updated` payload.
+#[derive(Debug, Deserialize)]
+struct InventoryUpdated {
+    sku: String,
+    quantity: u32,
+}
+
+/// Delivers an `inventory.updated` event.
+pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
+    match run(context, event) {
+        Ok(outcome) | Err(outcome) => outcome,
+    }
+}
+
+fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, DeliveryOutcome> {
+    let update: InventoryUpdated = serde_json::from_str(&event.payload).map_err(|error| {
+        DeliveryOutcome::failed(format!(
+            "the payload is not an inventory.updated payload: {error}"
+        ))
+    })?;
+    let account = Account::from_configuration(context).map_err(DeliveryOutcome::failed)?;
+    let site = Site::from_configuration(context).map_err(DeliveryOutcome::failed)?;
+    let mut session = Session::new(&account);
+    let known = offers::load(&site.marketplace_id, &update.sku);
+    let change = SkuChange {
+        sku: update.sku.clone(),
+        quantity: Some(update.quantity),
+        offer: known.map(|offer| OfferChange {
+            offer_id: offer.offer_id,
+            quantity: Some(update.quantity),
+            price: None,
+        }),
+    };
+    match bulk::send(&mut session, &site, &change, context.now_ms)? {
+        Applied::All => {}
+        Applied::OfferUnknown => {
+            offers::forget(&site.marketplace_id, &update.sku);
+            let alone = SkuChange {
+                offer: None,
+                ..change
+            };
+            bulk::send(&mut session, &site, &alone, context.now_ms)?;
+        }
+    }
+    Ok(DeliveryOutcome::delivered(None))
+}

@@ -1,0 +1,140 @@
+//! Delivering `product.updated` (insert the whole product input) and
+//! `inventory.updated` (patch its availability).
+
+use serde::Deserialize;
+use sluice_guest::http::{Request, Response};
+use sluice_guest::{DeliveryOutcome, Event, InvocationContext, log};
+
+use crate::config::{DATA_SOURCE, MERCHANT_ID, Merchant, ServiceAccountKey};
+use crate::merchant_api::{self, GoogleError, MERCHANT_API};
+use crate::product_input::{self, AVAILABILITY_MASK};
+use crate::token::Tokens;
+
+/// Delivers `event` for the configuration of `context`.
+pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
+    let merchant = match Merchant::from_context(context) {
+        Ok(merchant) => merchant,
+        Err(problem) => return DeliveryOutcome::failed(problem),
+    };
+    match event.event_type.as_str() {
+        "product.updated" => match product_input::parse_product(&event.payload) {
+            Ok(product) => insert(context, &merchant, &product),
+            Err(problem) => DeliveryOutcome::failed(problem),
+        },
+        "inventory.updated" => match product_input::parse_inventory(&event.payload) {
+            Ok(inventory) => update_availability(context, &merchant, &inventory),
+            Err(problem) => DeliveryOutcome::failed(problem),
+        },
+        other => DeliveryOutcome::failed(format!(
+            "the Google Shopping connector does not handle {other} events; it handles \
+             product.updated and inventory.updated"
+        )),
+    }
+}
+
+/// `productInputs.insert` of the whole product.
+fn insert(
+    context: &InvocationContext,
+    merchant: &Merchant,
+    product: &product_input::ProductUpdated,
+) -> DeliveryOutcome {
+    let input = match product.to_input(merchant) {
+        Ok(input) => input,
+        Err(problem) => {
+            return DeliveryOutcome::failed(format!(
+                "product {} cannot be sent to Google: {problem}",
+                product.sku()
+            ));
+        }
+    };
+    let key = match ServiceAccountKey::load() {
+        Ok(key) => key,
+        Err(problem) => return DeliveryOutcome::failed(problem),
+    };
+    let tokens = Tokens::new(&key, context.now_ms);
+    let url = format!(
+        "{MERCHANT_API}/products/v1/accounts/{}/productInputs:insert?dataSource={}",
+        merchant.account,
+        merchant.data_source_name()
+    );
+    let what = format!("insert product {}", product.sku());
+    match merchant_api::call(&tokens, context.now_ms, |token| {
+        Request::post(&url).bearer_auth(token).json(&input)
+    }) {
+        Ok(response) => delivered(&response, &what),
+        Err(error) => error.outcome(&what, &key.client_email, |error| {
+            hint(error, merchant, &key.client_email)
+        }),
+    }
+}
+
+/// `productInputs.patch` of the availability only.
+fn update_availability(
+    context: &InvocationContext,
+    merchant: &Merchant,
+    inventory: &product_input::InventoryUpdated,
+) -> DeliveryOutcome {
+    let key = match ServiceAccountKey::load() {
+        Ok(key) => key,
+        Err(problem) => return DeliveryOutcome::failed(problem),
+    };
+    let tokens = Tokens::new(&key, context.now_ms);
+    let id = merchant.product_input_id(&product_input::offer_id(&inventory.sku));
+    let url = format!(
+        "{MERCHANT_API}/products/v1/accounts/{}/productInputs/{id}?dataSource={}&updateMask={AVAILABILITY_MASK}",
+        merchant.account,
+        merchant.data_source_name()
+    );
+    let body = product_input::availability_patch(inventory.quantity);
+    let what = format!("update the availability of product {}", inventory.sku);
+    match merchant_api::call(&tokens, context.now_ms, |token| {
+        Request::patch(&url).bearer_auth(token).json(&body)
+    }) {
+        Ok(response) => delivered(&response, &what),
+        Err(error) => error.outcome(&what, &key.client_email, |error| {
+            if error.status.as_deref() == Some("NOT_FOUND") {
+                Some(format!(
+                    "the product is not in data source {}; a product.updated event for SKU {} \
+                     creates it",
+                    merchant.data_source_name(),
+                    inventory.sku
+                ))
+            } else {
+                hint(error, merchant, &key.client_email)
+            }
+        }),
+    }
+}
+
+/// What the store admin can do about a refusal, when it is clear.
+fn hint(error: &GoogleError, merchant: &Merchant, client_email: &str) -> Option<String> {
+    match error.status.as_deref() {
+        Some("PERMISSION_DENIED") => Some(format!(
+            "add service account {client_email} as a user of Merchant Center account {} or \
+             correct setting `{MERCHANT_ID}`",
+            merchant.account
+        )),
+        Some("INVALID_ARGUMENT") if error.message.starts_with("dataSource") => Some(format!(
+            "correct setting `{DATA_SOURCE}`: it must name an API data source of account {}",
+            merchant.account
+        )),
+        _ => None,
+    }
+}
+
+/// The product input Google answered with; its `name` is the external id.
+fn delivered(response: &Response, what: &str) -> DeliveryOutcome {
+    #[derive(Deserialize)]
+    struct Written {
+        name: Option<String>,
+    }
+    let name = response
+        .json::<Written>()
+        .ok()
+        .and_then(|written| written.name);
+    log::info(
+        "Google accepted the product input",
+        &[("call", what), ("name", name.as_deref().unwrap_or(""))],
+    );
+    DeliveryOutcome::delivered(name)
+}

@@ -1,0 +1,303 @@
+//! Calling the Merchant API with a cached access token, refreshed once when
+//! Google refuses it, and reading Google's `google.rpc.Status` errors:
+//! `{"error":{"code":400,"message":"...","status":"INVALID_ARGUMENT"}}`.
+
+use serde::Deserialize;
+use sluice_guest::http::{HttpError, Request, Response};
+use sluice_guest::{DeliveryOutcome, RemoteError, log};
+
+use crate::token::{TokenError, Tokens};
+
+/// Where the Merchant API lives.
+pub const MERCHANT_API: &str = "https://merchantapi.googleapis.com";
+
+/// A Merchant API answer that is not a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoogleError {
+    /// The HTTP status.
+    pub http_status: u16,
+    /// The canonical status name (`INVALID_ARGUMENT`), when the body is
+    /// Google's error envelope.
+    pub status: Option<String>,
+    /// Google's message, or the body.
+    pub message: String,
+    /// The delay `Retry-After` asks for, when given.
+    pub retry_after: Option<u32>,
+}
+
+/// What to do about a [`GoogleError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Quota, an outage or a conflict: a later attempt may succeed.
+    Retry,
+    /// The request, the account or the product is wrong: retrying cannot help.
+    Permanent,
+    /// The access token was refused.
+    Unauthenticated,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    error: Status,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    message: Option<String>,
+    status: Option<String>,
+}
+
+impl GoogleError {
+    /// Reads a failed `response`; `now_ms` is the invocation's time, for
+    /// `Retry-After` dates.
+    pub fn from_response(response: &Response, now_ms: u64) -> Self {
+        let envelope: Option<Envelope> = response.json().ok();
+        let (status, message) = match envelope {
+            Some(Envelope { error }) => (
+                error.status.filter(|status| !status.is_empty()),
+                error.message.unwrap_or_default(),
+            ),
+            None => (None, response.text().trim().to_owned()),
+        };
+        Self {
+            http_status: response.status,
+            status,
+            message,
+            retry_after: response.retry_after(now_ms),
+        }
+    }
+
+    /// What to do about it.
+    pub fn class(&self) -> ErrorClass {
+        match (self.status.as_deref(), self.http_status) {
+            (Some("UNAUTHENTICATED"), _) | (None, 401) => ErrorClass::Unauthenticated,
+            (
+                Some(
+                    "RESOURCE_EXHAUSTED" | "UNAVAILABLE" | "INTERNAL" | "ABORTED"
+                    | "DEADLINE_EXCEEDED" | "UNKNOWN",
+                ),
+                _,
+            ) => ErrorClass::Retry,
+            (_, 408 | 429 | 500..=599) => ErrorClass::Retry,
+            _ => ErrorClass::Permanent,
+        }
+    }
+
+    /// `STATUS: message`, or `HTTP 502: body` without the envelope.
+    pub fn summary(&self) -> String {
+        let name = self
+            .status
+            .clone()
+            .unwrap_or_else(|| format!("HTTP {}", self.http_status));
+        if self.message.is_empty() {
+            name
+        } else {
+            format!("{name}: {}", self.message)
+        }
+    }
+
+    /// Google's answer, for an outcome.
+    pub fn remote(&self) -> RemoteError {
+        let remote = RemoteError::http(self.http_status).with_message(&self.message);
+        match &self.status {
+            Some(status) => remote.with_code(status),
+            None => remote,
+        }
+    }
+}
+
+/// Why a Merchant API call did not succeed.
+#[derive(Debug)]
+pub enum CallError {
+    /// No access token could be had.
+    Token(TokenError),
+    /// The request could not be sent or no answer came back.
+    Http(HttpError),
+    /// Google answered with an error (after one token refresh, when the
+    /// first token was refused).
+    Google(GoogleError),
+}
+
+/// Sends the request `build` makes with an access token; when Google
+/// refuses the token (401), forgets it, gets a new one and sends once more.
+pub fn call(
+    tokens: &Tokens<'_>,
+    now_ms: u64,
+    build: impl Fn(&str) -> Request,
+) -> Result<Response, CallError> {
+    let token = tokens.get().map_err(CallError::Token)?;
+    let response = build(&token).send().map_err(CallError::Http)?;
+    if response.is_success() {
+        return Ok(response);
+    }
+    let error = GoogleError::from_response(&response, now_ms);
+    if error.class() != ErrorClass::Unauthenticated {
+        return Err(CallError::Google(error));
+    }
+    log::warn(
+        "Google refused the access token; fetching a new one",
+        &[("status", &error.summary())],
+    );
+    let token = tokens.refresh().map_err(CallError::Token)?;
+    let response = build(&token).send().map_err(CallError::Http)?;
+    if response.is_success() {
+        Ok(response)
+    } else {
+        Err(CallError::Google(GoogleError::from_response(
+            &response, now_ms,
+        )))
+    }
+}
+
+impl CallError {
+    /// The delivery outcome of a failed attempt to `what` (`insert product
+    /// SKU-1`), for the service account `client_email`; `hint` adds what to
+    /// do about a permanent error.
+    pub fn outcome(
+        &self,
+        what: &str,
+        client_email: &str,
+        hint: impl Fn(&GoogleError) -> Option<String>,
+    ) -> DeliveryOutcome {
+        match self {
+            Self::Token(error) => error.outcome(client_email),
+            Self::Http(error) if error.is_retryable() => {
+                DeliveryOutcome::retry(format!("could not reach Google to {what}: {error}"), None)
+            }
+            Self::Http(error) if error.is_refused() => DeliveryOutcome::failed(format!(
+                "Sluice refused to send the request to {what} to Google: {error}"
+            )),
+            Self::Http(error) => {
+                DeliveryOutcome::failed(format!("the request to {what} failed: {error}"))
+            }
+            Self::Google(error) => {
+                let summary = error.summary();
+                let outcome = match error.class() {
+                    ErrorClass::Retry => DeliveryOutcome::retry(
+                        format!("Google could not {what} right now: {summary}"),
+                        error.retry_after,
+                    ),
+                    ErrorClass::Permanent => {
+                        let reason = format!("Google refused to {what}: {summary}");
+                        DeliveryOutcome::failed(match hint(error) {
+                            Some(hint) => format!("{reason} ({hint})"),
+                            None => reason,
+                        })
+                    }
+                    ErrorClass::Unauthenticated => DeliveryOutcome::failed(format!(
+                        "Google refused a freshly issued access token for service account \
+                         {client_email} to {what}: {summary}"
+                    )),
+                };
+                outcome.with_remote(error.remote())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: u16, headers: &[(&str, &str)], body: &str) -> GoogleError {
+        let response = Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        };
+        GoogleError::from_response(&response, 0)
+    }
+
+    fn envelope(code: u16, status: &str, message: &str) -> String {
+        serde_json::json!({"error": {"code": code, "message": message, "status": status}})
+            .to_string()
+    }
+
+    fn no_hint(_: &GoogleError) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn reads_googles_status_and_message() {
+        let error = error(
+            400,
+            &[],
+            &envelope(400, "INVALID_ARGUMENT", "offerId: required"),
+        );
+        assert_eq!(error.status.as_deref(), Some("INVALID_ARGUMENT"));
+        assert_eq!(error.summary(), "INVALID_ARGUMENT: offerId: required");
+        assert_eq!(error.class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn quota_outages_and_server_errors_retry_honouring_retry_after() {
+        for (code, status) in [
+            (429, "RESOURCE_EXHAUSTED"),
+            (503, "UNAVAILABLE"),
+            (500, "INTERNAL"),
+            (409, "ABORTED"),
+        ] {
+            let error = error(
+                code,
+                &[("retry-after", "17")],
+                &envelope(code, status, "try later"),
+            );
+            assert_eq!(error.class(), ErrorClass::Retry, "{status}");
+            let DeliveryOutcome::Retry(retry) =
+                CallError::Google(error).outcome("insert product A", "sa@p", no_hint)
+            else {
+                panic!("expected a retry for {status}");
+            };
+            assert_eq!(retry.after_seconds, Some(17));
+            let remote = retry.remote.unwrap();
+            assert_eq!(remote.status, Some(code));
+            assert_eq!(remote.code.as_deref(), Some(status));
+        }
+        let bare = error(502, &[], "<html>Bad Gateway</html>");
+        assert_eq!(bare.class(), ErrorClass::Retry);
+        assert_eq!(bare.summary(), "HTTP 502: <html>Bad Gateway</html>");
+    }
+
+    #[test]
+    fn refusals_fail_with_googles_status_message_and_the_hint() {
+        for (code, status) in [
+            (400, "INVALID_ARGUMENT"),
+            (403, "PERMISSION_DENIED"),
+            (404, "NOT_FOUND"),
+        ] {
+            let error = error(code, &[], &envelope(code, status, "nope"));
+            let DeliveryOutcome::Failed(failure) =
+                CallError::Google(error)
+                    .outcome("insert product A", "sa@p", |_| Some("fix it".into()))
+            else {
+                panic!("expected a failure for {status}");
+            };
+            assert_eq!(
+                failure.reason,
+                format!("Google refused to insert product A: {status}: nope (fix it)")
+            );
+            assert_eq!(failure.remote.unwrap().code.as_deref(), Some(status));
+        }
+    }
+
+    #[test]
+    fn a_401_is_unauthenticated_with_or_without_the_envelope() {
+        let error = error(
+            401,
+            &[],
+            &envelope(401, "UNAUTHENTICATED", "bad credentials"),
+        );
+        assert_eq!(error.class(), ErrorClass::Unauthenticated);
+        assert_eq!(
+            super::GoogleError {
+                status: None,
+                ..error
+            }
+            .class(),
+            ErrorClass::Unauthenticated
+        );
+    }
+}

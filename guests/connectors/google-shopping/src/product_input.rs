@@ -1,0 +1,346 @@
+//! Platform payloads as Merchant API `ProductInput`s: `product.updated`
+//! becomes a whole input to insert, `inventory.updated` an availability to
+//! patch.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::config::Merchant;
+
+/// Most `additionalImageLinks` Google keeps.
+const MAX_ADDITIONAL_IMAGES: usize = 10;
+/// The lengths of GTIN-8, UPC (GTIN-12), EAN (GTIN-13) and GTIN-14.
+const GTIN_LENGTHS: [usize; 4] = [8, 12, 13, 14];
+/// The update mask of an availability patch.
+pub const AVAILABILITY_MASK: &str = "productAttributes.availability";
+
+/// A `product.updated` payload (docs/events.md); only what Google takes.
+#[derive(Debug, Deserialize)]
+pub struct ProductUpdated {
+    sku: String,
+    title: String,
+    description: Option<String>,
+    brand: Option<String>,
+    #[serde(default)]
+    identifiers: Identifiers,
+    #[serde(default)]
+    images: Vec<String>,
+    price: Money,
+    condition: Option<String>,
+    quantity: Option<u64>,
+    link: Option<String>,
+    #[serde(default)]
+    attributes: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Identifiers {
+    gtin: Option<String>,
+    upc: Option<String>,
+    ean: Option<String>,
+    isbn: Option<String>,
+    mpn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Money {
+    amount: String,
+    currency: String,
+}
+
+/// An `inventory.updated` payload.
+#[derive(Debug, Deserialize)]
+pub struct InventoryUpdated {
+    /// The SKU, Google's `offerId`.
+    pub sku: String,
+    /// The sellable quantity.
+    pub quantity: u64,
+}
+
+/// The payload of a `product.updated` event, or why it cannot be read.
+pub fn parse_product(payload: &str) -> Result<ProductUpdated, String> {
+    serde_json::from_str(payload)
+        .map_err(|error| format!("the product.updated payload cannot be read: {error}"))
+}
+
+/// The payload of an `inventory.updated` event, or why it cannot be read.
+pub fn parse_inventory(payload: &str) -> Result<InventoryUpdated, String> {
+    serde_json::from_str(payload)
+        .map_err(|error| format!("the inventory.updated payload cannot be read: {error}"))
+}
+
+/// The `offerId` Google files `sku` under: whitespace runs become one space,
+/// as Google normalises them.
+pub fn offer_id(sku: &str) -> String {
+    sku.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Google's availability for a sellable `quantity`.
+pub fn availability(quantity: u64) -> &'static str {
+    if quantity > 0 {
+        "IN_STOCK"
+    } else {
+        "OUT_OF_STOCK"
+    }
+}
+
+impl ProductUpdated {
+    /// The SKU, as sent.
+    pub fn sku(&self) -> &str {
+        &self.sku
+    }
+
+    /// The body of `productInputs:insert` for `merchant`.
+    pub fn to_input(&self, merchant: &Merchant) -> Result<Value, String> {
+        let mut attributes = Map::new();
+        attributes.insert("title".into(), self.title.clone().into());
+        if let Some(description) = non_empty(&self.description) {
+            attributes.insert("description".into(), description.into());
+        }
+        if let Some(link) = non_empty(&self.link) {
+            attributes.insert("link".into(), link.into());
+        }
+        if let Some((main, more)) = self.images.split_first() {
+            attributes.insert("imageLink".into(), main.clone().into());
+            if !more.is_empty() {
+                let more: Vec<&String> = more.iter().take(MAX_ADDITIONAL_IMAGES).collect();
+                attributes.insert("additionalImageLinks".into(), json!(more));
+            }
+        }
+        // Without a quantity the product is offered as it is listed.
+        let availability = self.quantity.map_or("IN_STOCK", availability);
+        attributes.insert("availability".into(), availability.into());
+        attributes.insert(
+            "price".into(),
+            json!({
+                "amountMicros": micros(&self.price.amount)?,
+                "currencyCode": self.price.currency.trim().to_ascii_uppercase(),
+            }),
+        );
+        let gtins = self.gtins();
+        if !gtins.is_empty() {
+            attributes.insert("gtins".into(), json!(gtins));
+        }
+        if let Some(brand) = non_empty(&self.brand) {
+            attributes.insert("brand".into(), brand.into());
+        }
+        if let Some(mpn) = non_empty(&self.identifiers.mpn) {
+            attributes.insert("mpn".into(), mpn.into());
+        }
+        attributes.insert(
+            "condition".into(),
+            condition(self.condition.as_deref())?.into(),
+        );
+        let mut input = json!({
+            "offerId": offer_id(&self.sku),
+            "contentLanguage": merchant.content_language,
+            "feedLabel": merchant.feed_label,
+            "productAttributes": attributes,
+        });
+        let custom = self.custom_attributes();
+        if !custom.is_empty() {
+            input["customAttributes"] = Value::Array(custom);
+        }
+        Ok(input)
+    }
+
+    /// The GTINs among the identifiers, each once: GTIN, UPC, EAN and ISBN
+    /// are all GTINs when they have 8, 12, 13 or 14 digits (an ISBN-10 is
+    /// not, and is left out).
+    fn gtins(&self) -> Vec<String> {
+        let ids = &self.identifiers;
+        let mut gtins: Vec<String> = Vec::new();
+        for value in [&ids.gtin, &ids.upc, &ids.ean, &ids.isbn]
+            .into_iter()
+            .flatten()
+        {
+            let digits = value.trim();
+            let is_gtin =
+                GTIN_LENGTHS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+            if is_gtin && !gtins.iter().any(|known| known == digits) {
+                gtins.push(digits.to_owned());
+            }
+        }
+        gtins
+    }
+
+    /// The free attributes as Google's generic custom attributes
+    /// (`{"name":"color","value":"red"}`), which also carry attributes of
+    /// Google's data specification by name.
+    fn custom_attributes(&self) -> Vec<Value> {
+        self.attributes
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Null => return None,
+                    other => other.to_string(),
+                };
+                Some(json!({"name": name, "value": value}))
+            })
+            .collect()
+    }
+}
+
+/// The body of an availability patch.
+pub fn availability_patch(quantity: u64) -> Value {
+    json!({"productAttributes": {"availability": availability(quantity)}})
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// Google's condition for the payload's, `new` when absent.
+fn condition(condition: Option<&str>) -> Result<&'static str, String> {
+    match condition.map(|c| c.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("new") => Ok("NEW"),
+        Some("used") => Ok("USED"),
+        Some("refurbished") => Ok("REFURBISHED"),
+        Some(other) => Err(format!(
+            "condition {other:?} is not one of new, used, refurbished"
+        )),
+    }
+}
+
+/// A decimal amount (`"19.99"`) in micros (`"19990000"`), as the string
+/// Google's JSON carries int64 values in.
+fn micros(amount: &str) -> Result<String, String> {
+    let invalid = || format!("price amount {amount:?} is not a non-negative decimal number");
+    let (units, fraction) = amount.trim().split_once('.').unwrap_or((amount.trim(), ""));
+    let digits = |text: &str| text.bytes().all(|b| b.is_ascii_digit());
+    if units.is_empty() || !digits(units) || !digits(fraction) || fraction.len() > 6 {
+        return Err(invalid());
+    }
+    let units: u64 = units.parse().map_err(|_| invalid())?;
+    let fraction: u64 = format!("{fraction:0<6}").parse().map_err(|_| invalid())?;
+    units
+        .checked_mul(1_000_000)
+        .and_then(|micros| micros.checked_add(fraction))
+        .filter(|micros| *micros <= i64::MAX as u64)
+        .map(|micros| micros.to_string())
+        .ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merchant() -> Merchant {
+        Merchant {
+            account: "123".into(),
+            data_source_id: "456".into(),
+            feed_label: "US".into(),
+            content_language: "en".into(),
+        }
+    }
+
+    #[test]
+    fn amounts_become_micros_strings() {
+        assert_eq!(micros("19.99").unwrap(), "19990000");
+        assert_eq!(micros("15.9").unwrap(), "15900000");
+        assert_eq!(micros("7").unwrap(), "7000000");
+        assert_eq!(micros("0.01").unwrap(), "10000");
+        assert_eq!(micros("0").unwrap(), "0");
+        for bad in ["", "-1.00", "1,00", "1.2345678", ".5", "abc", "1e3"] {
+            assert!(micros(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_documented_example_maps_to_a_full_product_input() {
+        let payload = r#"{
+          "sku": "TSHIRT-RED-M", "title": "Red T-shirt, medium",
+          "description": "100% organic cotton.", "brand": "Acme",
+          "identifiers": { "gtin": "00012345678905", "upc": "012345678905", "mpn": "TS-R-M" },
+          "images": ["https://cdn.example.com/tshirt-red.jpg", "https://cdn.example.com/back.jpg"],
+          "price": { "amount": "19.99", "currency": "USD" },
+          "condition": "new", "quantity": 10,
+          "link": "https://shop.example.com/p/tshirt-red-m",
+          "attributes": { "color": "red", "size": "M" }
+        }"#;
+        let input = parse_product(payload)
+            .unwrap()
+            .to_input(&merchant())
+            .unwrap();
+        assert_eq!(
+            input,
+            json!({
+                "offerId": "TSHIRT-RED-M",
+                "contentLanguage": "en",
+                "feedLabel": "US",
+                "productAttributes": {
+                    "title": "Red T-shirt, medium",
+                    "description": "100% organic cotton.",
+                    "link": "https://shop.example.com/p/tshirt-red-m",
+                    "imageLink": "https://cdn.example.com/tshirt-red.jpg",
+                    "additionalImageLinks": ["https://cdn.example.com/back.jpg"],
+                    "availability": "IN_STOCK",
+                    "price": {"amountMicros": "19990000", "currencyCode": "USD"},
+                    "gtins": ["00012345678905", "012345678905"],
+                    "brand": "Acme",
+                    "mpn": "TS-R-M",
+                    "condition": "NEW"
+                },
+                "customAttributes": [
+                    {"name": "color", "value": "red"},
+                    {"name": "size", "value": "M"}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn a_minimal_product_is_new_and_in_stock() {
+        let payload = r#"{"sku":"A","title":"T","price":{"amount":"1.50","currency":"eur"}}"#;
+        let input = parse_product(payload)
+            .unwrap()
+            .to_input(&merchant())
+            .unwrap();
+        assert_eq!(
+            input["productAttributes"],
+            json!({
+                "title": "T",
+                "availability": "IN_STOCK",
+                "price": {"amountMicros": "1500000", "currencyCode": "EUR"},
+                "condition": "NEW"
+            })
+        );
+        assert!(input.get("customAttributes").is_none());
+    }
+
+    #[test]
+    fn conditions_quantities_and_isbn10s_map_as_google_expects() {
+        let payload = r#"{"sku":"B","title":"T","price":{"amount":"1","currency":"USD"},
+            "condition":"refurbished","quantity":0,"identifiers":{"isbn":"0306406152"}}"#;
+        let input = parse_product(payload)
+            .unwrap()
+            .to_input(&merchant())
+            .unwrap();
+        let attributes = &input["productAttributes"];
+        assert_eq!(attributes["condition"], "REFURBISHED");
+        assert_eq!(attributes["availability"], "OUT_OF_STOCK");
+        assert!(attributes.get("gtins").is_none());
+        assert_eq!(condition(Some("used")), Ok("USED"));
+        assert!(condition(Some("broken")).is_err());
+    }
+
+    #[test]
+    fn inventory_patches_only_the_availability() {
+        assert_eq!(
+            availability_patch(5),
+            json!({"productAttributes": {"availability": "IN_STOCK"}})
+        );
+        assert_eq!(
+            availability_patch(0),
+            json!({"productAttributes": {"availability": "OUT_OF_STOCK"}})
+        );
+        assert!(parse_inventory(r#"{"sku":"A"}"#).is_err());
+    }
+}
