@@ -74,6 +74,27 @@ pub(crate) async fn ingest_in(
     Ok(outcomes)
 }
 
+/// The events of `events` that some active target of their store
+/// subscribes to: Sluice's own events are kept only when someone listens,
+/// so a report of every delivery does not double the event log.
+pub(crate) async fn routed(conn: &mut AnyConnection, events: &[NewEvent]) -> Result<Vec<NewEvent>> {
+    let mut targets_by_store: HashMap<&str, Vec<Target>> = HashMap::new();
+    let mut routed = Vec::new();
+    for event in events {
+        if !targets_by_store.contains_key(event.store_id.as_str()) {
+            let targets = active_targets(conn, &event.store_id).await?;
+            targets_by_store.insert(&event.store_id, targets);
+        }
+        if targets_by_store[event.store_id.as_str()]
+            .iter()
+            .any(|target| EventTypePattern::any_matches(&target.patterns, &event.event_type))
+        {
+            routed.push(event.clone());
+        }
+    }
+    Ok(routed)
+}
+
 /// Inserts the events not stored yet; returns the seq of those inserted by
 /// (store, id).
 async fn insert_new_events(

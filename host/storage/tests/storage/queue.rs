@@ -175,4 +175,19 @@ on_both_backends! {
         assert_eq!(next[0].delivery.target_id, watcher.id);
         assert_eq!(next[0].delivery.event_type, "webhook.dead_lettered");
     }
+
+    async fn system_events_nobody_subscribes_to_are_not_stored(db: TestDb) {
+        pending(&db, 1).await;
+        let claim = db.claim_due(T0, 10, LEASE).await.unwrap().remove(0);
+        let delivered = NewEvent {
+            source: EventSource::System,
+            ..crate::support::event("store_a", "sys_1", "webhook.delivered")
+        };
+        let completion = db
+            .complete(&[attempted(&claim, Verdict::Delivered { external_id: None }, T0)], &[delivered], T0 + 1)
+            .await
+            .unwrap();
+        assert!(completion.ingested.is_empty());
+        assert!(db.get_event("store_a", "sys_1").await.is_err());
+    }
 }
