@@ -25,7 +25,8 @@ use utoipa::ToSchema;
 
 use crate::problem::{parse_json, read_body};
 use crate::{
-    ApiResult, AppState, FieldProblem, Problem, State, parse_patterns, pattern_texts, timestamp,
+    ApiResult, AppState, FieldProblem, Problem, State, check_name, parse_patterns, pattern_texts,
+    timestamp,
 };
 
 /// Largest request body of these routes.
@@ -274,16 +275,6 @@ fn check_against_manifest(
         Ok(checked) if errors.is_empty() => Ok((patterns, checked)),
         _ => Err(Problem::invalid(errors)),
     }
-}
-
-fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(Problem::invalid_field(
-            "name",
-            "must be 1 to 200 characters",
-        ));
-    }
-    Ok(())
 }
 
 fn sealable(credentials: BTreeMap<String, String>) -> BTreeMap<String, SecretString> {

@@ -128,6 +128,17 @@ pub(crate) fn parse_patterns(
     Ok(patterns)
 }
 
+/// Checks the `name` of a subscription or configuration: a label for people.
+pub(crate) fn check_name(name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(Problem::invalid_field(
+            "name",
+            "must be 1 to 200 characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Patterns as the API shows them.
 pub(crate) fn pattern_texts(patterns: &[sluice_core::EventTypePattern]) -> Vec<String> {
     patterns.iter().map(ToString::to_string).collect()

@@ -20,7 +20,9 @@ use sluice_webhooks::WebhookSecret;
 use utoipa::ToSchema;
 
 use crate::problem::{parse_json, read_body};
-use crate::{ApiResult, AppState, Problem, State, parse_patterns, pattern_texts, timestamp};
+use crate::{
+    ApiResult, AppState, Problem, State, check_name, parse_patterns, pattern_texts, timestamp,
+};
 
 /// Largest request body of these routes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -184,13 +186,6 @@ fn new_secret(field: &str, given: Option<String>) -> ApiResult<String> {
     }
 }
 
-fn check_name(field: &str, name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(Problem::invalid_field(field, "must be 1 to 200 characters"));
-    }
-    Ok(())
-}
-
 /// Creates a subscription and returns its signing secret, once.
 #[utoipa::path(
     post, path = "/v1/stores/{store_id}/webhooks", tag = "webhooks",
@@ -208,7 +203,7 @@ pub async fn create(
     body: Body,
 ) -> ApiResult<impl IntoResponse> {
     let request: CreateWebhook = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
-    check_name("name", &request.name)?;
+    check_name(&request.name)?;
     let url = check_url(&state, "url", &request.url)?;
     let event_types = parse_patterns("event_types", &request.event_types)?;
     let secret = new_secret("secret", request.secret)?;
@@ -288,7 +283,7 @@ pub async fn update(
 ) -> ApiResult<axum::Json<WebhookView>> {
     let request: UpdateWebhook = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
     if let Some(name) = &request.name {
-        check_name("name", name)?;
+        check_name(name)?;
     }
     let update = WebhookSubscriptionUpdate {
         name: request.name,
