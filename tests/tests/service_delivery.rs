@@ -402,5 +402,29 @@ async fn a_slack_configuration_receives_events_and_is_told_about_dead_letters() 
     let report = &detail["attempts"][0]["report"];
     assert_eq!(report["egress"][0]["status"], 200, "{report:#}");
     assert!(report["fuel_consumed"].as_u64().unwrap() > 0);
+
+    let metrics = service
+        .anonymous()
+        .get(format!("{}/metrics", service.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "sluice_events_accepted_total{source=\"api\"} 1",
+        "sluice_deliveries{state=\"delivered\",target_kind=\"connector\"} 2",
+        "sluice_deliveries{state=\"dead\",target_kind=\"webhook\"} 1",
+        "sluice_attempt_duration_seconds_bucket",
+        "sluice_delivery_latency_seconds_bucket",
+        "sluice_guest_fuel_consumed_bucket{connector=\"slack\",export=\"deliver\"",
+        "sluice_guest_memory_peak_bytes_bucket{connector=\"slack\"",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from\n{metrics}"
+        );
+    }
     service.stop().await;
 }
