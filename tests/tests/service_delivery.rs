@@ -315,6 +315,19 @@ async fn webhook_targets_on_private_addresses_are_refused_unless_the_operator_al
         sink.recorder().is_empty(),
         "nothing reached the private address"
     );
+    let metrics = strict
+        .anonymous()
+        .get(format!("{}/metrics", strict.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sluice_egress_refusals_total{"),
+        "the refusal is counted:\n{metrics}"
+    );
     strict.stop().await;
 
     let allowing = TestService::on(Backend::Sqlite).await;
