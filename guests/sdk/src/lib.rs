@@ -16,7 +16,9 @@
 //! - constructors for what exports return ([`DeliveryOutcome::retry`],
 //!   [`ConnectionCheck::ok`], [`InboundResponse::text`], ...), settings
 //!   lookup on the [`InvocationContext`], `Retry-After` and date handling in
-//!   [`time`], and HMAC signature checks in [`signature`].
+//!   [`time`], and HMAC signature checks in [`signature`];
+//! - percent-encoding of paths, queries and forms in [`encode`], and the
+//!   platform's product event payloads in [`payload`].
 //!
 //! # A connector
 //!
@@ -58,8 +60,10 @@ mod inbound;
 mod outcome;
 
 pub mod credentials;
+pub mod encode;
 pub mod http;
 pub mod log;
+pub mod payload;
 pub mod signature;
 pub mod state;
 pub mod time;

@@ -46,6 +46,76 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
     Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
+/// Unix milliseconds of an RFC 3339 timestamp (`2026-05-01T12:00:00Z`,
+/// `2026-05-01T14:00:00.250+02:00`), or `None` when `text` is not one.
+///
+/// The date and time must be valid (no 30 February, no hour 24; a leap
+/// second `:60` is accepted), `T` (or `t`) separates them, and the offset is
+/// `Z` (or `z`) or `±hh:mm`. Fractions of a second are read to the
+/// millisecond and cut beyond it.
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 {
+        return None;
+    }
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators.iter().any(|(at, byte)| bytes[*at] != *byte) || !matches!(bytes[10], b'T' | b't')
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let width = range.len();
+        parse_digits(text.get(range)?, width)
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let year = i64::from(year);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &fraction[..digits.min(3)]);
+        millis = padded.parse::<i64>().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let offset = &rest[1..];
+            if offset.len() != 5 || offset.as_bytes()[2] != b':' {
+                return None;
+            }
+            let hours: i64 = offset[..2].parse().ok()?;
+            let minutes: i64 = offset[3..].parse().ok()?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            sign * (hours * 60 + minutes)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds =
+        days * 86_400 + i64::from(hour * 3_600 + minute * 60 + second) - offset_minutes * 60;
+    Some(seconds * 1_000 + millis)
+}
+
 /// Formats unix seconds as an RFC 3339 UTC timestamp, `2026-11-22T10:15:00Z`.
 pub fn format_rfc3339(unix_seconds: u64) -> String {
     let days = i64::try_from(unix_seconds / 86_400).unwrap_or(i64::MAX);
@@ -185,6 +255,68 @@ mod tests {
             "Xyz, 06 Nov 1994 08:49:37 GMT",
         ] {
             assert_eq!(parse_http_date(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_utc_offsets_and_fractions_are_read() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339_ms("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2023-11-14T22:13:20.5Z"),
+            Some(1_700_000_000_500)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2023-11-14T23:13:20.123+01:00"),
+            Some(1_700_000_000_123)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-01-01T00:00:00.000Z"),
+            Some(1_767_225_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-01-01T02:00:00.5+02:00"),
+            Some(1_767_225_600_500)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2025-12-31T23:00:00-01:00"),
+            Some(1_767_225_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-01-01T00:00:00.123456Z"),
+            Some(1_767_225_600_123)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2024-02-29t12:00:00z"),
+            Some(1_709_208_000_000)
+        );
+        assert_eq!(parse_rfc3339_ms("1969-12-31T23:59:59Z"), Some(-1_000));
+    }
+
+    #[test]
+    fn malformed_rfc3339_timestamps_are_refused() {
+        for text in [
+            "",
+            "soon",
+            "2026-01-01",
+            "2026-01-01 00:00:00Z",
+            "2023-13-14T22:13:20Z",
+            "2026-02-30T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:60:00Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00+0200",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00+02:00x",
+            "2026-01-01T00:00:00é",
+            "2026-1-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339_ms(text), None, "{text}");
         }
     }
 

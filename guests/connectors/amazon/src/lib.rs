@@ -17,8 +17,6 @@
 
 mod check;
 mod config;
-mod dates;
-mod encode;
 mod listings;
 mod lwa;
 mod orders;

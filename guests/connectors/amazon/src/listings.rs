@@ -13,16 +13,14 @@
 //! `status: INVALID` and issues: that is a permanent failure carrying the
 //! issues, not a retry.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sluice_guest::http::Method;
 use sluice_guest::http::Response;
-use sluice_guest::{DeliveryOutcome, InvocationContext, RemoteError, log};
+use sluice_guest::payload::{InventoryUpdated, ProductUpdated};
+use sluice_guest::{DeliveryOutcome, InvocationContext, RemoteError, encode, log};
 
 use crate::config::Config;
-use crate::encode;
 use crate::outcome::{self, Attempt};
 use crate::sp_api::{AmazonError, Operation, SpApi};
 
@@ -35,48 +33,6 @@ const MERCHANT_CHANNEL: &str = "DEFAULT";
 /// The most additional images Amazon takes (`other_product_image_locator_1`
 /// to `_8`).
 const MAX_OTHER_IMAGES: usize = 8;
-
-/// The `product.updated` payload; only what the connector reads.
-#[derive(Debug, Deserialize)]
-pub struct ProductUpdated {
-    sku: String,
-    title: String,
-    description: Option<String>,
-    brand: Option<String>,
-    #[serde(default)]
-    identifiers: Identifiers,
-    #[serde(default)]
-    images: Vec<String>,
-    price: Money,
-    condition: Option<String>,
-    quantity: Option<u64>,
-    #[serde(default)]
-    attributes: BTreeMap<String, String>,
-}
-
-/// Product identifiers of `product.updated`.
-#[derive(Debug, Default, Deserialize)]
-struct Identifiers {
-    gtin: Option<String>,
-    upc: Option<String>,
-    ean: Option<String>,
-    isbn: Option<String>,
-    mpn: Option<String>,
-}
-
-/// An amount and its currency.
-#[derive(Debug, Deserialize)]
-struct Money {
-    amount: String,
-    currency: String,
-}
-
-/// The `inventory.updated` payload.
-#[derive(Debug, Deserialize)]
-pub struct InventoryUpdated {
-    sku: String,
-    quantity: u64,
-}
 
 /// The path and query of the listing of `sku`, asking for its issues and
 /// identifiers in the answer.
@@ -300,13 +256,9 @@ pub fn deliver_product(
     config: &Config,
     payload: &str,
 ) -> DeliveryOutcome {
-    let product: ProductUpdated = match serde_json::from_str(payload) {
+    let product: ProductUpdated = match ProductUpdated::parse(payload) {
         Ok(product) => product,
-        Err(error) => {
-            return DeliveryOutcome::failed(format!(
-                "the product.updated payload cannot be read: {error}"
-            ));
-        }
+        Err(problem) => return DeliveryOutcome::failed(problem),
     };
     let attributes = match product_attributes(&product, config) {
         Ok((attributes, left_out)) => {
@@ -346,13 +298,9 @@ pub fn deliver_inventory(
     config: &Config,
     payload: &str,
 ) -> DeliveryOutcome {
-    let inventory: InventoryUpdated = match serde_json::from_str(payload) {
+    let inventory: InventoryUpdated = match InventoryUpdated::parse(payload) {
         Ok(inventory) => inventory,
-        Err(error) => {
-            return DeliveryOutcome::failed(format!(
-                "the inventory.updated payload cannot be read: {error}"
-            ));
-        }
+        Err(problem) => return DeliveryOutcome::failed(problem),
     };
     let body = patch_body(&config.product_type, availability(inventory.quantity));
     submit(
@@ -569,11 +517,7 @@ mod tests {
     }
 
     fn response(body: &str) -> Response {
-        Response {
-            status: 200,
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-        }
+        Response::new(200, &[], body)
     }
 
     #[test]

@@ -11,10 +11,9 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 use sluice_guest::http::{HttpError, Request, Response};
-use sluice_guest::{RemoteError, log, signature, state};
+use sluice_guest::{RemoteError, encode, log, signature, state};
 
 use crate::config::Config;
-use crate::encode;
 
 /// Login with Amazon's token endpoint.
 pub const TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
@@ -241,11 +240,7 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-        }
+        Response::new(status, &[], body)
     }
 
     #[test]

@@ -21,11 +21,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sluice_guest::http::Method;
-use sluice_guest::{InvocationContext, SyncBatch, SyncError, SyncRecord, SyncRequest, log, time};
+use sluice_guest::time::parse_rfc3339_ms;
+use sluice_guest::{
+    InvocationContext, SyncBatch, SyncError, SyncRecord, SyncRequest, encode, log, time,
+};
 
 use crate::config::Config;
-use crate::dates::parse_rfc3339_ms;
-use crate::encode;
 use crate::outcome::{self, Attempt};
 use crate::shipment::MARKETPLACE;
 use crate::sp_api::{AmazonError, Operation, SpApi};

@@ -9,10 +9,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_guest::http::Method;
-use sluice_guest::{DeliveryOutcome, Event, InvocationContext, log, signature};
+use sluice_guest::{DeliveryOutcome, Event, InvocationContext, encode, log, signature};
 
 use crate::config::Config;
-use crate::encode;
 use crate::outcome::{self, Attempt};
 use crate::sp_api::{AmazonError, Operation, SpApi};
 

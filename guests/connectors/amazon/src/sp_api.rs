@@ -277,11 +277,7 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![("x-amzn-requestid".into(), "req-1".into())],
-            body: body.as_bytes().to_vec(),
-        }
+        Response::new(status, &[("x-amzn-requestid", "req-1")], body)
     }
 
     #[test]

@@ -9,11 +9,11 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_guest::http::Request;
+use sluice_guest::payload::Money;
 use sluice_guest::{DeliveryOutcome, RemoteError, log};
 
 use crate::api::{ApiError, ErrorList, INVENTORY, Refusal, Session};
 use crate::config::Site;
-use crate::product::Money;
 
 /// errorId: the SKU has no inventory item.
 const UNKNOWN_SKU: u64 = 25702;

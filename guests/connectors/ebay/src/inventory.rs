@@ -6,20 +6,13 @@
 //! quantity sent again for the SKU alone, so that the outcome says for sure
 //! whether the item's quantity was set.
 
-use serde::Deserialize;
+use sluice_guest::payload::InventoryUpdated;
 use sluice_guest::{DeliveryOutcome, Event, InvocationContext};
 
 use crate::api::Session;
 use crate::bulk::{self, Applied, OfferChange, SkuChange};
 use crate::config::{Account, Site};
 use crate::offers;
-
-/// The `inventory.updated` payload.
-#[derive(Debug, Deserialize)]
-struct InventoryUpdated {
-    sku: String,
-    quantity: u32,
-}
 
 /// Delivers an `inventory.updated` event.
 pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
@@ -29,7 +22,7 @@ pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
 }
 
 fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, DeliveryOutcome> {
-    let update: InventoryUpdated = serde_json::from_str(&event.payload).map_err(|error| {
+    let update: InventoryUpdated<u32> = serde_json::from_str(&event.payload).map_err(|error| {
         DeliveryOutcome::failed(format!(
             "the payload is not an inventory.updated payload: {error}"
         ))

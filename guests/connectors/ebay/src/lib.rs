@@ -19,7 +19,6 @@ mod bulk;
 mod check;
 mod config;
 mod dates;
-mod encode;
 mod inventory;
 mod oauth;
 mod offers;

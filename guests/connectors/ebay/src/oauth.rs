@@ -8,10 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sluice_guest::http::{HttpError, Request, Response};
-use sluice_guest::{DeliveryOutcome, RemoteError, SyncError, log, state};
+use sluice_guest::{DeliveryOutcome, RemoteError, SyncError, encode, log, state};
 
 use crate::config::{Account, SCOPES};
-use crate::encode;
 
 /// The token endpoint's path.
 pub const TOKEN_PATH: &str = "/identity/v1/oauth2/token";
@@ -70,7 +69,7 @@ struct OAuthError {
 pub fn exchange(account: &Account) -> Result<Issued, TokenFailure> {
     let basic = STANDARD.encode(format!("{}:{}", account.client_id, account.client_secret));
     let scope = SCOPES.join(" ");
-    let body = encode::form(&[
+    let body = encode::pairs(&[
         ("grant_type", "refresh_token"),
         ("refresh_token", &account.refresh_token),
         ("scope", &scope),
@@ -261,11 +260,7 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-        }
+        Response::new(status, &[], body)
     }
 
     #[test]

@@ -16,13 +16,14 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use sluice_guest::encode::percent;
 use sluice_guest::http::Request;
+use sluice_guest::time::parse_rfc3339_ms;
 use sluice_guest::{InvocationContext, SyncBatch, SyncError, SyncRecord, SyncRequest, log};
 
 use crate::api::{FULFILLMENT, Refusal, Session};
 use crate::config::Account;
 use crate::dates;
-use crate::encode::percent;
 use crate::shipment::MARKETPLACE;
 
 /// The entity this syncer pulls.
@@ -50,7 +51,7 @@ impl Cursor {
         if parts.next()? != "v1" {
             return None;
         }
-        let since_ms = dates::parse_ms(parts.next()?)?;
+        let since_ms = parse_rfc3339_ms(parts.next()?)?;
         let seen = parts
             .next()?
             .split(',')
@@ -186,7 +187,7 @@ impl EbayOrder {
         [&self.last_modified_date, &self.creation_date]
             .into_iter()
             .flatten()
-            .find_map(|text| dates::parse_ms(text).map(|ms| (text.as_str(), ms)))
+            .find_map(|text| parse_rfc3339_ms(text).map(|ms| (text.as_str(), ms)))
     }
 
     fn payload(&self, modified_ms: i64) -> Value {
@@ -202,7 +203,7 @@ impl EbayOrder {
         if let Some(marketplace_status) = marketplace_status {
             payload.insert("marketplace_status".into(), marketplace_status.into());
         }
-        if let Some(created) = self.creation_date.as_deref().and_then(dates::parse_ms) {
+        if let Some(created) = self.creation_date.as_deref().and_then(parse_rfc3339_ms) {
             payload.insert(
                 "purchased_at".into(),
                 dates::format_platform(created).into(),

@@ -14,17 +14,14 @@
 //!
 //! The delivery's external id is the listing id.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use sluice_guest::encode::percent;
 use sluice_guest::http::Request;
-use sluice_guest::{DeliveryOutcome, Event, InvocationContext, log};
+use sluice_guest::{DeliveryOutcome, Event, InvocationContext, log, payload};
 
 use crate::api::{ErrorList, INVENTORY, Refusal, Session};
 use crate::bulk::{self, Applied, OfferChange, SkuChange};
 use crate::config::{Account, ListingSettings, Site, describe_missing};
-use crate::encode::percent;
 use crate::offers::{self, KnownOffer};
 
 /// The longest title eBay takes.
@@ -34,57 +31,9 @@ pub const MAX_TITLE_CHARS: usize = 80;
 /// `offerId` parameter), also eBay's generic user error.
 const USER_ERROR: u64 = 25002;
 
-/// An amount: a decimal string and an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Money {
-    /// `"19.99"`.
-    pub amount: String,
-    /// `"USD"`.
-    pub currency: String,
-}
-
-/// Product identifiers.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Identifiers {
-    /// GTIN-8, -12, -13 or -14.
-    pub gtin: Option<String>,
-    /// UPC-A.
-    pub upc: Option<String>,
-    /// EAN-13.
-    pub ean: Option<String>,
-    /// ISBN.
-    pub isbn: Option<String>,
-    /// Manufacturer part number.
-    pub mpn: Option<String>,
-}
-
-/// The `product.updated` payload (docs/events.md).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ProductUpdated {
-    /// The SKU.
-    pub sku: String,
-    /// The title.
-    pub title: String,
-    /// The description.
-    pub description: Option<String>,
-    /// The brand.
-    pub brand: Option<String>,
-    /// Identifiers.
-    #[serde(default)]
-    pub identifiers: Identifiers,
-    /// Image URLs, main image first.
-    #[serde(default)]
-    pub images: Vec<String>,
-    /// The price.
-    pub price: Money,
-    /// `new`, `used` or `refurbished`.
-    pub condition: Option<String>,
-    /// The sellable quantity, when known.
-    pub quantity: Option<u32>,
-    /// Free attributes (`color`, `size`).
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
-}
+/// The `product.updated` payload (docs/events.md), its quantity in the
+/// 32 bits eBay counts in.
+pub type ProductUpdated = payload::ProductUpdated<u32>;
 
 /// Delivers a `product.updated` event.
 pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {

@@ -13,13 +13,14 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sluice_guest::encode::percent;
 use sluice_guest::http::{Request, Response};
+use sluice_guest::time::parse_rfc3339_ms;
 use sluice_guest::{DeliveryOutcome, Event, InvocationContext, log};
 
 use crate::api::{FULFILLMENT, Refusal, Session};
 use crate::config::Account;
 use crate::dates;
-use crate::encode::percent;
 
 /// The marketplace value of eBay orders.
 pub const MARKETPLACE: &str = "ebay";
@@ -68,7 +69,7 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
         );
         return Ok(DeliveryOutcome::delivered(None));
     }
-    let shipped_ms = dates::parse_ms(&shipment.shipped_at).ok_or_else(|| {
+    let shipped_ms = parse_rfc3339_ms(&shipment.shipped_at).ok_or_else(|| {
         DeliveryOutcome::failed(format!(
             "shipped_at {:?} is not an RFC 3339 time",
             shipment.shipped_at

@@ -17,11 +17,11 @@ pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
         Err(problem) => return DeliveryOutcome::failed(problem),
     };
     match event.event_type.as_str() {
-        "product.updated" => match product_input::parse_product(&event.payload) {
+        "product.updated" => match product_input::ProductUpdated::parse(&event.payload) {
             Ok(product) => insert(context, &merchant, &product),
             Err(problem) => DeliveryOutcome::failed(problem),
         },
-        "inventory.updated" => match product_input::parse_inventory(&event.payload) {
+        "inventory.updated" => match product_input::InventoryUpdated::parse(&event.payload) {
             Ok(inventory) => update_availability(context, &merchant, &inventory),
             Err(problem) => DeliveryOutcome::failed(problem),
         },
@@ -38,12 +38,12 @@ fn insert(
     merchant: &Merchant,
     product: &product_input::ProductUpdated,
 ) -> DeliveryOutcome {
-    let input = match product.to_input(merchant) {
+    let input = match product_input::to_input(product, merchant) {
         Ok(input) => input,
         Err(problem) => {
             return DeliveryOutcome::failed(format!(
                 "product {} cannot be sent to Google: {problem}",
-                product.sku()
+                product.sku
             ));
         }
     };
@@ -57,7 +57,7 @@ fn insert(
         merchant.account,
         merchant.data_source_name()
     );
-    let what = format!("insert product {}", product.sku());
+    let what = format!("insert product {}", product.sku);
     match merchant_api::call(&tokens, context.now_ms, |token| {
         Request::post(&url).bearer_auth(token).json(&input)
     }) {

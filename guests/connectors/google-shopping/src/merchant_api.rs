@@ -200,15 +200,7 @@ mod tests {
     use super::*;
 
     fn error(status: u16, headers: &[(&str, &str)], body: &str) -> GoogleError {
-        let response = Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        };
-        GoogleError::from_response(&response, 0)
+        GoogleError::from_response(&Response::new(status, headers, body), 0)
     }
 
     fn envelope(code: u16, status: &str, message: &str) -> String {

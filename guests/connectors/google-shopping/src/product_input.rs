@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use sluice_guest::payload;
 
 use crate::config::Merchant;
 
@@ -16,60 +16,12 @@ const GTIN_LENGTHS: [usize; 4] = [8, 12, 13, 14];
 /// The update mask of an availability patch.
 pub const AVAILABILITY_MASK: &str = "productAttributes.availability";
 
-/// A `product.updated` payload (docs/events.md); only what Google takes.
-#[derive(Debug, Deserialize)]
-pub struct ProductUpdated {
-    sku: String,
-    title: String,
-    description: Option<String>,
-    brand: Option<String>,
-    #[serde(default)]
-    identifiers: Identifiers,
-    #[serde(default)]
-    images: Vec<String>,
-    price: Money,
-    condition: Option<String>,
-    quantity: Option<u64>,
-    link: Option<String>,
-    #[serde(default)]
-    attributes: BTreeMap<String, Value>,
-}
+/// A `product.updated` payload (docs/events.md), its free attributes read
+/// whatever their JSON type.
+pub type ProductUpdated = payload::ProductUpdated<u64, Value>;
 
-#[derive(Debug, Default, Deserialize)]
-struct Identifiers {
-    gtin: Option<String>,
-    upc: Option<String>,
-    ean: Option<String>,
-    isbn: Option<String>,
-    mpn: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Money {
-    amount: String,
-    currency: String,
-}
-
-/// An `inventory.updated` payload.
-#[derive(Debug, Deserialize)]
-pub struct InventoryUpdated {
-    /// The SKU, Google's `offerId`.
-    pub sku: String,
-    /// The sellable quantity.
-    pub quantity: u64,
-}
-
-/// The payload of a `product.updated` event, or why it cannot be read.
-pub fn parse_product(payload: &str) -> Result<ProductUpdated, String> {
-    serde_json::from_str(payload)
-        .map_err(|error| format!("the product.updated payload cannot be read: {error}"))
-}
-
-/// The payload of an `inventory.updated` event, or why it cannot be read.
-pub fn parse_inventory(payload: &str) -> Result<InventoryUpdated, String> {
-    serde_json::from_str(payload)
-        .map_err(|error| format!("the inventory.updated payload cannot be read: {error}"))
-}
+/// An `inventory.updated` payload; the SKU is Google's `offerId`.
+pub type InventoryUpdated = payload::InventoryUpdated;
 
 /// The `offerId` Google files `sku` under: whitespace runs become one space,
 /// as Google normalises them.
@@ -86,102 +38,94 @@ pub fn availability(quantity: u64) -> &'static str {
     }
 }
 
-impl ProductUpdated {
-    /// The SKU, as sent.
-    pub fn sku(&self) -> &str {
-        &self.sku
+/// The body of `productInputs:insert` of `product` for `merchant`.
+pub fn to_input(product: &ProductUpdated, merchant: &Merchant) -> Result<Value, String> {
+    let mut attributes = Map::new();
+    attributes.insert("title".into(), product.title.clone().into());
+    if let Some(description) = non_empty(&product.description) {
+        attributes.insert("description".into(), description.into());
     }
+    if let Some(link) = non_empty(&product.link) {
+        attributes.insert("link".into(), link.into());
+    }
+    if let Some((main, more)) = product.images.split_first() {
+        attributes.insert("imageLink".into(), main.clone().into());
+        if !more.is_empty() {
+            let more: Vec<&String> = more.iter().take(MAX_ADDITIONAL_IMAGES).collect();
+            attributes.insert("additionalImageLinks".into(), json!(more));
+        }
+    }
+    // Without a quantity the product is offered as it is listed.
+    let availability = product.quantity.map_or("IN_STOCK", availability);
+    attributes.insert("availability".into(), availability.into());
+    attributes.insert(
+        "price".into(),
+        json!({
+            "amountMicros": micros(&product.price.amount)?,
+            "currencyCode": product.price.currency.trim().to_ascii_uppercase(),
+        }),
+    );
+    let gtins = gtins(&product.identifiers);
+    if !gtins.is_empty() {
+        attributes.insert("gtins".into(), json!(gtins));
+    }
+    if let Some(brand) = non_empty(&product.brand) {
+        attributes.insert("brand".into(), brand.into());
+    }
+    if let Some(mpn) = non_empty(&product.identifiers.mpn) {
+        attributes.insert("mpn".into(), mpn.into());
+    }
+    attributes.insert(
+        "condition".into(),
+        condition(product.condition.as_deref())?.into(),
+    );
+    let mut input = json!({
+        "offerId": offer_id(&product.sku),
+        "contentLanguage": merchant.content_language,
+        "feedLabel": merchant.feed_label,
+        "productAttributes": attributes,
+    });
+    let custom = custom_attributes(&product.attributes);
+    if !custom.is_empty() {
+        input["customAttributes"] = Value::Array(custom);
+    }
+    Ok(input)
+}
 
-    /// The body of `productInputs:insert` for `merchant`.
-    pub fn to_input(&self, merchant: &Merchant) -> Result<Value, String> {
-        let mut attributes = Map::new();
-        attributes.insert("title".into(), self.title.clone().into());
-        if let Some(description) = non_empty(&self.description) {
-            attributes.insert("description".into(), description.into());
+/// The GTINs among `ids`, each once: GTIN, UPC, EAN and ISBN are all GTINs
+/// when they have 8, 12, 13 or 14 digits (an ISBN-10 is not, and is left
+/// out).
+fn gtins(ids: &payload::Identifiers) -> Vec<String> {
+    let mut gtins: Vec<String> = Vec::new();
+    for value in [&ids.gtin, &ids.upc, &ids.ean, &ids.isbn]
+        .into_iter()
+        .flatten()
+    {
+        let digits = value.trim();
+        let is_gtin =
+            GTIN_LENGTHS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        if is_gtin && !gtins.iter().any(|known| known == digits) {
+            gtins.push(digits.to_owned());
         }
-        if let Some(link) = non_empty(&self.link) {
-            attributes.insert("link".into(), link.into());
-        }
-        if let Some((main, more)) = self.images.split_first() {
-            attributes.insert("imageLink".into(), main.clone().into());
-            if !more.is_empty() {
-                let more: Vec<&String> = more.iter().take(MAX_ADDITIONAL_IMAGES).collect();
-                attributes.insert("additionalImageLinks".into(), json!(more));
-            }
-        }
-        // Without a quantity the product is offered as it is listed.
-        let availability = self.quantity.map_or("IN_STOCK", availability);
-        attributes.insert("availability".into(), availability.into());
-        attributes.insert(
-            "price".into(),
-            json!({
-                "amountMicros": micros(&self.price.amount)?,
-                "currencyCode": self.price.currency.trim().to_ascii_uppercase(),
-            }),
-        );
-        let gtins = self.gtins();
-        if !gtins.is_empty() {
-            attributes.insert("gtins".into(), json!(gtins));
-        }
-        if let Some(brand) = non_empty(&self.brand) {
-            attributes.insert("brand".into(), brand.into());
-        }
-        if let Some(mpn) = non_empty(&self.identifiers.mpn) {
-            attributes.insert("mpn".into(), mpn.into());
-        }
-        attributes.insert(
-            "condition".into(),
-            condition(self.condition.as_deref())?.into(),
-        );
-        let mut input = json!({
-            "offerId": offer_id(&self.sku),
-            "contentLanguage": merchant.content_language,
-            "feedLabel": merchant.feed_label,
-            "productAttributes": attributes,
-        });
-        let custom = self.custom_attributes();
-        if !custom.is_empty() {
-            input["customAttributes"] = Value::Array(custom);
-        }
-        Ok(input)
     }
+    gtins
+}
 
-    /// The GTINs among the identifiers, each once: GTIN, UPC, EAN and ISBN
-    /// are all GTINs when they have 8, 12, 13 or 14 digits (an ISBN-10 is
-    /// not, and is left out).
-    fn gtins(&self) -> Vec<String> {
-        let ids = &self.identifiers;
-        let mut gtins: Vec<String> = Vec::new();
-        for value in [&ids.gtin, &ids.upc, &ids.ean, &ids.isbn]
-            .into_iter()
-            .flatten()
-        {
-            let digits = value.trim();
-            let is_gtin =
-                GTIN_LENGTHS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-            if is_gtin && !gtins.iter().any(|known| known == digits) {
-                gtins.push(digits.to_owned());
-            }
-        }
-        gtins
-    }
-
-    /// The free attributes as Google's generic custom attributes
-    /// (`{"name":"color","value":"red"}`), which also carry attributes of
-    /// Google's data specification by name.
-    fn custom_attributes(&self) -> Vec<Value> {
-        self.attributes
-            .iter()
-            .filter_map(|(name, value)| {
-                let value = match value {
-                    Value::String(text) => text.clone(),
-                    Value::Null => return None,
-                    other => other.to_string(),
-                };
-                Some(json!({"name": name, "value": value}))
-            })
-            .collect()
-    }
+/// The free attributes as Google's generic custom attributes
+/// (`{"name":"color","value":"red"}`), which also carry attributes of
+/// Google's data specification by name.
+fn custom_attributes(attributes: &BTreeMap<String, Value>) -> Vec<Value> {
+    attributes
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = match value {
+                Value::String(text) => text.clone(),
+                Value::Null => return None,
+                other => other.to_string(),
+            };
+            Some(json!({"name": name, "value": value}))
+        })
+        .collect()
 }
 
 /// The body of an availability patch.
@@ -265,10 +209,7 @@ mod tests {
           "link": "https://shop.example.com/p/tshirt-red-m",
           "attributes": { "color": "red", "size": "M" }
         }"#;
-        let input = parse_product(payload)
-            .unwrap()
-            .to_input(&merchant())
-            .unwrap();
+        let input = to_input(&ProductUpdated::parse(payload).unwrap(), &merchant()).unwrap();
         assert_eq!(
             input,
             json!({
@@ -299,10 +240,7 @@ mod tests {
     #[test]
     fn a_minimal_product_is_new_and_in_stock() {
         let payload = r#"{"sku":"A","title":"T","price":{"amount":"1.50","currency":"eur"}}"#;
-        let input = parse_product(payload)
-            .unwrap()
-            .to_input(&merchant())
-            .unwrap();
+        let input = to_input(&ProductUpdated::parse(payload).unwrap(), &merchant()).unwrap();
         assert_eq!(
             input["productAttributes"],
             json!({
@@ -319,10 +257,7 @@ mod tests {
     fn conditions_quantities_and_isbn10s_map_as_google_expects() {
         let payload = r#"{"sku":"B","title":"T","price":{"amount":"1","currency":"USD"},
             "condition":"refurbished","quantity":0,"identifiers":{"isbn":"0306406152"}}"#;
-        let input = parse_product(payload)
-            .unwrap()
-            .to_input(&merchant())
-            .unwrap();
+        let input = to_input(&ProductUpdated::parse(payload).unwrap(), &merchant()).unwrap();
         let attributes = &input["productAttributes"];
         assert_eq!(attributes["condition"], "REFURBISHED");
         assert_eq!(attributes["availability"], "OUT_OF_STOCK");
@@ -341,6 +276,6 @@ mod tests {
             availability_patch(0),
             json!({"productAttributes": {"availability": "OUT_OF_STOCK"}})
         );
-        assert!(parse_inventory(r#"{"sku":"A"}"#).is_err());
+        assert!(InventoryUpdated::parse(r#"{"sku":"A"}"#).is_err());
     }
 }

@@ -26,6 +26,19 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response with `status`, `headers` (name, value) and `body`, as if
+    /// received: for testing code that reads answers.
+    pub fn new(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+            body: body.into(),
+        }
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
@@ -155,33 +168,27 @@ fn protocol(problem: &str) -> HttpError {
 mod tests {
     use super::*;
 
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     #[test]
     fn headers_are_found_in_any_case() {
-        let response = response(200, &[("content-type", "text/plain")], "ok");
+        let response = Response::new(200, &[("content-type", "text/plain")], "ok");
+        assert_eq!(
+            response.headers,
+            [("content-type".to_owned(), "text/plain".to_owned())]
+        );
+        assert_eq!(response.body, b"ok");
         assert_eq!(response.header("Content-Type"), Some("text/plain"));
         assert_eq!(response.header("retry-after"), None);
     }
 
     #[test]
     fn retry_after_reads_the_header() {
-        let response = response(429, &[("retry-after", "30")], "");
+        let response = Response::new(429, &[("retry-after", "30")], "");
         assert_eq!(response.retry_after(0), Some(30));
     }
 
     #[test]
     fn json_and_text_read_the_body() {
-        let response = response(200, &[], r#"{"ok":true}"#);
+        let response = Response::new(200, &[], r#"{"ok":true}"#);
         let value: serde_json::Value = response.json().unwrap();
         assert_eq!(value["ok"], true);
         assert_eq!(response.text(), r#"{"ok":true}"#);
