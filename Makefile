@@ -4,6 +4,7 @@
 
 CARGO        ?= cargo
 GUEST_TARGET := wasm32-wasip2
+HOST_TARGET  := $(shell rustc -vV | sed -n 's/^host: //p')
 GUEST_OUT    := guests/target/$(GUEST_TARGET)/release
 BUNDLE       := build/connectors
 CONNECTORS   := $(notdir $(wildcard guests/connectors/*))
@@ -15,8 +16,10 @@ run: connectors
 	$(CARGO) build --release -p sluice
 	SLUICE_CONNECTORS_DIR=$(BUNDLE) ./target/release/sluice serve
 
-## Build the guests and run every test.
+## Build the guests and run every test: the guests' own unit tests
+## (natively), then the host workspace against the built components.
 test: connectors
+	cd guests && $(CARGO) test --workspace --target $(HOST_TARGET)
 	$(CARGO) build -p sluice
 	$(CARGO) test --workspace
 
