@@ -121,7 +121,12 @@ fn parse_one(text: &str) -> Result<NewEvent, Vec<FieldError>> {
     };
     let mut errors = check_event(&event);
     if let Err(error) = occurred_at {
-        errors.insert(0, error);
+        // In the envelope's order: before the payload's problems.
+        let at = errors
+            .iter()
+            .position(|e| e.field.starts_with("payload"))
+            .unwrap_or(errors.len());
+        errors.insert(at, error);
     }
     if errors.is_empty() {
         Ok(event)
