@@ -8,10 +8,16 @@
 //!   and on PostgreSQL: events accepted per second, deliveries per second end
 //!   to end (webhooks to a local sink; the Slack connector to the fake),
 //!   acceptance-to-delivery latency at a fixed offered rate, resident memory.
+//! - Marketplace: the Amazon, eBay and Google Shopping connectors against
+//!   their fakes, unthrottled: `inventory.updated` deliveries per second end
+//!   to end through a `sluice serve` process (on SQLite) with the token
+//!   exchanges the fake saw, and the time per order sync batch of 100 (Amazon,
+//!   eBay) in the runtime (median, p99).
 //!
-//! `SLUICE_BENCH_ONLY=runtime|service` runs one part; `SLUICE_BENCH_SCALE`
+//! `SLUICE_BENCH_ONLY=runtime|service|marketplace` runs one part; `SLUICE_BENCH_SCALE`
 //! (default 1.0) scales the amounts of work.
 
+mod marketplace;
 mod runtime;
 mod service;
 
@@ -42,6 +48,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if only.is_empty() || only == "service" {
         service::run().await?;
+    }
+    if only.is_empty() || only == "marketplace" {
+        marketplace::run().await?;
     }
     Ok(())
 }

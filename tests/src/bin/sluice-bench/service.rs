@@ -1,5 +1,6 @@
 //! The service as a separate `sluice serve` process, driven over loopback.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use sqlx::Connection;
 
 use crate::{percentiles, scaled};
 
-const TOKEN: &str = "bench-admin-token";
+/// The admin token the `sluice serve` processes are started with.
+pub(crate) const TOKEN: &str = "bench-admin-token";
 const BATCH: usize = 100;
 const SENDERS: usize = 8;
 
@@ -47,9 +49,11 @@ async fn receive(State(sink): State<Arc<Sink>>, body: axum::body::Bytes) -> &'st
     "ok"
 }
 
-struct Process {
+/// A running `sluice serve` process; it is killed when dropped.
+pub(crate) struct Process {
     child: Child,
-    base: String,
+    /// Where its API listens, `http://127.0.0.1:port`.
+    pub(crate) base: String,
 }
 
 impl Drop for Process {
@@ -74,14 +78,22 @@ impl Process {
     }
 }
 
-fn binary() -> PathBuf {
+/// The release `sluice` binary `make bench` builds.
+pub(crate) fn binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
     target.join("release/sluice")
 }
 
-fn start(dir: &Path, config: &Path, database_url: Option<&str>) -> anyhow::Result<Process> {
+/// Starts `sluice serve` with `config`, data in `dir`, the bundled
+/// connectors, and the database at `database_url` (SQLite in `dir` when
+/// `None`); returns once it listens.
+pub(crate) fn start(
+    dir: &Path,
+    config: &Path,
+    database_url: Option<&str>,
+) -> anyhow::Result<Process> {
     use std::io::BufRead;
     let mut command = Command::new(binary());
     command
@@ -133,7 +145,7 @@ fn events(store: &str, prefix: &str, from: usize, count: usize) -> Value {
                     "occurred_at": "2026-11-30T10:00:00Z",
                     "payload": {
                         "marketplace": "web", "order_id": format!("{i}"), "status": "pending",
-                        "line_items": [{"sku": "SKU-1", "quantity": 1, "price": {"amount": "9.99", "currency": "USD"}}],
+                        "line_items": [{"line_item_id": "1", "sku": "SKU-1", "quantity": 1, "price": {"amount": "9.99", "currency": "USD"}}],
                         "total": {"amount": "9.99", "currency": "USD"},
                         "sent_us": now_us(),
                     },
@@ -141,6 +153,28 @@ fn events(store: &str, prefix: &str, from: usize, count: usize) -> Value {
             })
             .collect(),
     )
+}
+
+/// Writes `dir/sluice.toml`: egress to loopback allowed, `resolve` mapping
+/// the fakes' hostnames, `ca` trusted, retention off. Returns its path.
+pub(crate) fn write_config(
+    dir: &Path,
+    ca: &TestCa,
+    resolve: impl IntoIterator<Item = (String, SocketAddr)>,
+) -> anyhow::Result<PathBuf> {
+    let config = dir.join("sluice.toml");
+    let resolve: String = resolve
+        .into_iter()
+        .map(|(host, addr)| format!("\"{host}\" = \"{addr}\"\n"))
+        .collect();
+    std::fs::write(
+        &config,
+        format!(
+            "[egress]\nallow_cidrs = [\"127.0.0.0/8\"]\nca_certificates = [{:?}]\n[egress.resolve]\n{resolve}\n[retention]\ninterval_minutes = 0\n",
+            ca.pem_path()
+        ),
+    )?;
+    Ok(config)
 }
 
 /// Sends `total` events to `store` in batches from several senders; returns
@@ -151,14 +185,30 @@ async fn send_all(
     store: &str,
     total: usize,
 ) -> anyhow::Result<Duration> {
+    let store = store.to_owned();
+    send_batches(client, base, total, move |from, count| {
+        events(&store, &store, from, count)
+    })
+    .await
+}
+
+/// Sends `total` events, built `BATCH` at a time by `make(from, count)`, from
+/// several senders; returns the elapsed time.
+pub(crate) async fn send_batches(
+    client: &reqwest::Client,
+    base: &str,
+    total: usize,
+    make: impl Fn(usize, usize) -> Value + Send + Sync + 'static,
+) -> anyhow::Result<Duration> {
+    let make = Arc::new(make);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..SENDERS {
-        let (client, url, store, next) = (
+        let (client, url, make, next) = (
             client.clone(),
             format!("{base}/v1/events"),
-            store.to_owned(),
+            make.clone(),
             next.clone(),
         );
         senders.spawn(async move {
@@ -171,7 +221,7 @@ async fn send_all(
                 let response = client
                     .post(&url)
                     .bearer_auth(TOKEN)
-                    .json(&events(&store, &store, from, count))
+                    .json(&make(from, count))
                     .send()
                     .await?;
                 anyhow::ensure!(
@@ -188,7 +238,8 @@ async fn send_all(
     Ok(started.elapsed())
 }
 
-async fn wait_for(count: impl Fn() -> usize, target: usize) -> anyhow::Result<()> {
+/// Waits (at most 300 s) until `count()` reaches `target`.
+pub(crate) async fn wait_for(count: impl Fn() -> usize, target: usize) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     while count() < target {
         anyhow::ensure!(
@@ -201,7 +252,9 @@ async fn wait_for(count: impl Fn() -> usize, target: usize) -> anyhow::Result<()
     Ok(())
 }
 
-async fn api(
+/// POSTs `body` to the API at `path` with the admin token; returns the
+/// answer's JSON, or an error unless it is a success.
+pub(crate) async fn api(
     client: &reqwest::Client,
     base: &str,
     path: &str,
@@ -264,19 +317,7 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     let webhook_url = slack.register_webhook(&channel);
 
     let dir = tempfile::tempdir()?;
-    let config = dir.path().join("sluice.toml");
-    let resolve: String = slack
-        .egress_overrides()
-        .iter()
-        .map(|(host, addr)| format!("\"{host}\" = \"{addr}\"\n"))
-        .collect();
-    std::fs::write(
-        &config,
-        format!(
-            "[egress]\nallow_cidrs = [\"127.0.0.0/8\"]\nca_certificates = [{:?}]\n[egress.resolve]\n{resolve}\n[retention]\ninterval_minutes = 0\n",
-            ca.pem_path()
-        ),
-    )?;
+    let config = write_config(dir.path(), &ca, slack.egress_overrides())?;
     let process = start(&dir.path().join("data"), &config, database_url)?;
     let client = reqwest::Client::new();
     let base = process.base.clone();
