@@ -40,9 +40,9 @@ impl Fake<'_> {
     /// Writes the fake accepted so far.
     fn writes(self) -> usize {
         match self {
-            Self::Amazon(fake) => fake.changes().len(),
-            Self::Ebay(fake) => fake.changes().len(),
-            Self::Google(fake) => fake.changes().len(),
+            Self::Amazon(fake) => fake.change_count(),
+            Self::Ebay(fake) => fake.change_count(),
+            Self::Google(fake) => fake.change_count(),
         }
     }
 

@@ -362,7 +362,7 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     .await?;
     let started = Instant::now();
     send_all(&client, &base, "sl", total).await?;
-    wait_for(|| slack.messages().len(), total).await?;
+    wait_for(|| slack.message_count(), total).await?;
     let slack_per_second = total as f64 / started.elapsed().as_secs_f64();
     println!(
         "service on {label}: Slack connector deliveries end to end {slack_per_second:.0}/s ({total}); {:.2} of the webhook path",

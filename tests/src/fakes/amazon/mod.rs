@@ -422,6 +422,11 @@ impl FakeAmazon {
         self.api_failures.push(RequestMatch::any(), failure, times);
     }
 
+    /// How many writes were accepted so far, without copying them.
+    pub fn change_count(&self) -> usize {
+        self.state.changes.len()
+    }
+
     /// Every accepted write so far, in order.
     pub fn changes(&self) -> Vec<AmazonChange> {
         self.state.changes.entries()

@@ -395,6 +395,11 @@ impl FakeEbay {
         self.api_failures.push(call.request_match(), failure, times);
     }
 
+    /// How many writes were accepted so far, without copying them.
+    pub fn change_count(&self) -> usize {
+        self.state.changes.len()
+    }
+
     /// Every accepted write so far, in order.
     pub fn changes(&self) -> Vec<EbayChange> {
         self.state.changes.entries()

@@ -325,6 +325,11 @@ impl FakeGoogle {
         self.state.center.lock().products(account)
     }
 
+    /// How many writes were accepted so far, without copying them.
+    pub fn change_count(&self) -> usize {
+        self.state.changes.len()
+    }
+
     /// Every accepted write so far, in order.
     pub fn changes(&self) -> Vec<ProductChange> {
         self.state.changes.entries()

@@ -315,6 +315,11 @@ impl FakeSlack {
         self.state.messages.entries()
     }
 
+    /// How many messages were accepted so far, without copying them.
+    pub fn message_count(&self) -> usize {
+        self.state.messages.len()
+    }
+
     /// The messages accepted in channel `id`, in timestamp order.
     pub fn messages_in(&self, id: &str) -> Vec<PostedMessage> {
         let mut messages = self.messages();
