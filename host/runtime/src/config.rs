@@ -19,7 +19,9 @@ pub struct RuntimeConfig {
     pub max_memory_mib: u32,
     /// Ceiling on a call's duration, in milliseconds.
     pub max_timeout_ms: u32,
-    /// Fuel given to each call; running out stops the call.
+    /// Fuel given to each call; running out stops the call. Time is what the
+    /// deadline limits; fuel is metered for the report and only a backstop,
+    /// so the default lets a call run past the longest deadline.
     pub fuel_per_call: u64,
     /// Bytes of stdout and of stderr kept per call.
     pub output_limit_bytes: usize,
@@ -40,7 +42,7 @@ impl Default for RuntimeConfig {
             max_concurrent_calls: 128,
             max_memory_mib: 256,
             max_timeout_ms: 60_000,
-            fuel_per_call: 20_000_000_000,
+            fuel_per_call: 2_000_000_000_000,
             output_limit_bytes: 64 * 1024,
             max_log_records: 100,
             max_log_message_bytes: 2_048,
