@@ -32,6 +32,7 @@ bench: connectors
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd guests && $(CARGO) fmt --all --check && $(CARGO) clippy --release -- -D warnings
 
 toolchain:
 	@rustup target list --installed | grep -qx '$(GUEST_TARGET)' || rustup target add $(GUEST_TARGET)
