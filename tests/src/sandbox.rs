@@ -8,9 +8,12 @@ use std::sync::Arc;
 
 use sluice_core::{ManualClock, SharedClock};
 use sluice_egress::{Egress, EgressSettings, Resolve, SystemResolver};
-use sluice_runtime::types::Event;
+use sluice_runtime::types::{
+    ConnectionCheck, Delivered, DeliveryOutcome, Event, PermanentFailure, RetryLater, SyncBatch,
+    SyncError,
+};
 use sluice_runtime::{
-    CallContext, Capabilities, MemoryCredentials, MemoryState, Runtime, RuntimeConfig,
+    CallContext, Capabilities, Invocation, MemoryCredentials, MemoryState, Runtime, RuntimeConfig,
 };
 
 use crate::TestCa;
@@ -76,5 +79,53 @@ pub fn event(event_type: &str, payload: &str) -> Event {
         store_id: "store_1".into(),
         occurred_at: "2026-11-22T10:00:00.000Z".into(),
         payload: payload.into(),
+    }
+}
+
+/// The delivered outcome of `invocation`; panics with what came instead.
+pub fn delivered(invocation: &Invocation<DeliveryOutcome>) -> &Delivered {
+    match &invocation.result {
+        Ok(DeliveryOutcome::Delivered(delivered)) => delivered,
+        other => panic!("expected delivered, got {other:?}"),
+    }
+}
+
+/// The retry outcome of `invocation`; panics with what came instead.
+pub fn retry(invocation: &Invocation<DeliveryOutcome>) -> &RetryLater {
+    match &invocation.result {
+        Ok(DeliveryOutcome::Retry(retry)) => retry,
+        other => panic!("expected a retry, got {other:?}"),
+    }
+}
+
+/// The permanent failure of `invocation`; panics with what came instead.
+pub fn failed(invocation: &Invocation<DeliveryOutcome>) -> &PermanentFailure {
+    match &invocation.result {
+        Ok(DeliveryOutcome::Failed(failure)) => failure,
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+}
+
+/// The result of a connection check that finished.
+pub fn check_result(invocation: &Invocation<ConnectionCheck>) -> &ConnectionCheck {
+    invocation
+        .result
+        .as_ref()
+        .unwrap_or_else(|failure| panic!("the check did not finish: {failure:?}"))
+}
+
+/// The batch a sync call returned; panics with what came instead.
+pub fn batch(invocation: &Invocation<Result<SyncBatch, SyncError>>) -> &SyncBatch {
+    match &invocation.result {
+        Ok(Ok(batch)) => batch,
+        other => panic!("expected a batch, got {other:?}"),
+    }
+}
+
+/// The error a sync call returned; panics with what came instead.
+pub fn sync_error(invocation: &Invocation<Result<SyncBatch, SyncError>>) -> &SyncError {
+    match &invocation.result {
+        Ok(Err(error)) => error,
+        other => panic!("expected a sync error, got {other:?}"),
     }
 }

@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use sluice_core::{Clock, ManualClock, UnixMillis};
 use sluice_runtime::types::{
-    CheckStatus, ConnectionCheck, Delivered, DeliveryOutcome, Event, PermanentFailure, RetryLater,
-    SyncBatch, SyncError, SyncRequest,
+    CheckStatus, ConnectionCheck, DeliveryOutcome, Event, SyncBatch, SyncError, SyncRequest,
 };
 use sluice_runtime::{CallContext, Invocation, LoadedConnector, MemoryState, Runtime};
 use sluice_tests::RecordedRequest;
@@ -27,7 +26,9 @@ use sluice_tests::fakes::amazon::{
 };
 use sluice_tests::fakes::ebay::{EbayOptions, FakeEbay};
 use sluice_tests::guests::guest;
-use sluice_tests::sandbox::{call_context, event, runtime};
+use sluice_tests::sandbox::{
+    batch, call_context, check_result, delivered, event, failed, retry, runtime, sync_error,
+};
 
 const LWA_ORIGIN: &str = "https://api.amazon.com:443";
 const NA_ORIGIN: &str = "https://sellingpartnerapi-na.amazon.com:443";
@@ -264,48 +265,6 @@ fn expected_attributes(quantity: Option<u64>) -> Value {
             json!([{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]);
     }
     attributes
-}
-
-fn delivered(invocation: &Invocation<DeliveryOutcome>) -> &Delivered {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Delivered(delivered)) => delivered,
-        other => panic!("expected delivered, got {other:?}"),
-    }
-}
-
-fn retry(invocation: &Invocation<DeliveryOutcome>) -> &RetryLater {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Retry(retry)) => retry,
-        other => panic!("expected a retry, got {other:?}"),
-    }
-}
-
-fn failed(invocation: &Invocation<DeliveryOutcome>) -> &PermanentFailure {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Failed(failure)) => failure,
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
-}
-
-fn check_result(invocation: &Invocation<ConnectionCheck>) -> &ConnectionCheck {
-    invocation
-        .result
-        .as_ref()
-        .unwrap_or_else(|failure| panic!("the check did not finish: {failure:?}"))
-}
-
-fn batch(invocation: &Invocation<Result<SyncBatch, SyncError>>) -> &SyncBatch {
-    match &invocation.result {
-        Ok(Ok(batch)) => batch,
-        other => panic!("expected a batch, got {other:?}"),
-    }
-}
-
-fn sync_error(invocation: &Invocation<Result<SyncBatch, SyncError>>) -> &SyncError {
-    match &invocation.result {
-        Ok(Err(error)) => error,
-        other => panic!("expected a sync error, got {other:?}"),
-    }
 }
 
 /// `(method, origin, path, status)` of every request in the report.

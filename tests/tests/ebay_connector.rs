@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use sluice_core::clock::format_rfc3339;
 use sluice_core::{Clock, ManualClock, UnixMillis};
 use sluice_runtime::types::{
-    CheckStatus, ConnectionCheck, Delivered, DeliveryOutcome, Event, PermanentFailure, RetryLater,
-    SyncBatch, SyncError, SyncRequest,
+    CheckStatus, ConnectionCheck, DeliveryOutcome, Event, SyncBatch, SyncError, SyncRequest,
 };
 use sluice_runtime::{CallContext, Invocation, LoadedConnector, MemoryState, Runtime};
 use sluice_tests::TestCa;
@@ -26,7 +25,7 @@ use sluice_tests::fakes::ebay::{
 };
 use sluice_tests::guests::guest;
 use sluice_tests::recorder::RecordedRequest;
-use sluice_tests::sandbox::{call_context, event, runtime};
+use sluice_tests::sandbox::{call_context, delivered, event, failed, retry, runtime};
 
 const SKU: &str = "TSHIRT-RED-M";
 const CATEGORY_ID: &str = "15687";
@@ -311,27 +310,6 @@ fn order_fulfilled(order_id: &str, line_item_ids: &[&str], carrier: &str, tracki
         })
         .to_string(),
     )
-}
-
-fn delivered(invocation: &Invocation<DeliveryOutcome>) -> &Delivered {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Delivered(delivered)) => delivered,
-        other => panic!("expected delivered, got {other:?}"),
-    }
-}
-
-fn retry(invocation: &Invocation<DeliveryOutcome>) -> &RetryLater {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Retry(retry)) => retry,
-        other => panic!("expected a retry, got {other:?}"),
-    }
-}
-
-fn failed(invocation: &Invocation<DeliveryOutcome>) -> &PermanentFailure {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Failed(failure)) => failure,
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
 }
 
 /// `METHOD /path` of each request.

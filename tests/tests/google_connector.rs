@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sluice_core::{Clock, ManualClock, SharedClock};
 use sluice_runtime::types::{
-    CheckStatus, ConnectionCheck, Delivered, DeliveryOutcome, Event, PermanentFailure, RetryLater,
+    CheckStatus, ConnectionCheck, DeliveryOutcome, Event, PermanentFailure,
 };
 use sluice_runtime::{Invocation, LoadedConnector, MemoryState, Runtime};
 use sluice_tests::fakes::google::{
@@ -23,7 +23,7 @@ use sluice_tests::fakes::google::{
     ProductChange, RpcStatus, ServiceAccount, TokenFailure,
 };
 use sluice_tests::guests::guest;
-use sluice_tests::sandbox::{call_context, event, runtime};
+use sluice_tests::sandbox::{call_context, check_result, delivered, event, failed, retry, runtime};
 use sluice_tests::{FakeServer, RateLimit, RecordedRequest, TestCa};
 
 const TOKEN_ORIGIN: &str = "https://oauth2.googleapis.com:443";
@@ -263,34 +263,6 @@ fn inventory_updated(sku: &str, quantity: u64) -> Event {
         "inventory.updated",
         &json!({"sku": sku, "quantity": quantity, "location": "main-warehouse"}).to_string(),
     )
-}
-
-fn delivered(invocation: &Invocation<DeliveryOutcome>) -> &Delivered {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Delivered(delivered)) => delivered,
-        other => panic!("expected delivered, got {other:?}"),
-    }
-}
-
-fn retry(invocation: &Invocation<DeliveryOutcome>) -> &RetryLater {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Retry(retry)) => retry,
-        other => panic!("expected a retry, got {other:?}"),
-    }
-}
-
-fn failed(invocation: &Invocation<DeliveryOutcome>) -> &PermanentFailure {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Failed(failure)) => failure,
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
-}
-
-fn check_result(invocation: &Invocation<ConnectionCheck>) -> &ConnectionCheck {
-    invocation
-        .result
-        .as_ref()
-        .unwrap_or_else(|failure| panic!("the check did not finish: {failure:?}"))
 }
 
 /// The report's requests as `(method, origin, path, status)`.

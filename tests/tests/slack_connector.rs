@@ -8,8 +8,8 @@ use http::HeaderMap;
 use serde_json::{Value, json};
 use sluice_core::{Clock, ManualClock};
 use sluice_runtime::types::{
-    CheckStatus, ConnectionCheck, Delivered, DeliveryOutcome, Event, InboundAccepted,
-    InboundRejection, InboundRequest, PermanentFailure, RetryLater,
+    CheckStatus, ConnectionCheck, DeliveryOutcome, Event, InboundAccepted, InboundRejection,
+    InboundRequest,
 };
 use sluice_runtime::{Invocation, LoadedConnector, MemoryState, Runtime};
 use sluice_tests::fakes::slack::{
@@ -17,7 +17,7 @@ use sluice_tests::fakes::slack::{
     TokenStatus, WebhookFailure, sign_request,
 };
 use sluice_tests::guests::guest;
-use sluice_tests::sandbox::{call_context, event, runtime};
+use sluice_tests::sandbox::{call_context, check_result, delivered, event, failed, retry, runtime};
 use sluice_tests::{RateLimit, TestCa};
 
 const WEBHOOK_ORIGIN: &str = "https://hooks.slack.com:443";
@@ -160,34 +160,6 @@ fn inventory_updated() -> Event {
         "inventory.updated",
         r#"{"sku":"TSHIRT-RED-M","quantity":0,"location":"main-warehouse"}"#,
     )
-}
-
-fn delivered(invocation: &Invocation<DeliveryOutcome>) -> &Delivered {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Delivered(delivered)) => delivered,
-        other => panic!("expected delivered, got {other:?}"),
-    }
-}
-
-fn retry(invocation: &Invocation<DeliveryOutcome>) -> &RetryLater {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Retry(retry)) => retry,
-        other => panic!("expected a retry, got {other:?}"),
-    }
-}
-
-fn failed(invocation: &Invocation<DeliveryOutcome>) -> &PermanentFailure {
-    match &invocation.result {
-        Ok(DeliveryOutcome::Failed(failure)) => failure,
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
-}
-
-fn check_result(invocation: &Invocation<ConnectionCheck>) -> &ConnectionCheck {
-    invocation
-        .result
-        .as_ref()
-        .unwrap_or_else(|failure| panic!("the check did not finish: {failure:?}"))
 }
 
 /// Asserts the report holds exactly one request: `POST origin path` answered
