@@ -27,6 +27,7 @@ pub mod fakes;
 pub mod guests;
 pub mod hosts;
 pub mod journal;
+pub mod process;
 pub mod rate_limit;
 pub mod recorder;
 pub mod sandbox;

@@ -2,26 +2,20 @@
 //! component locally, pointed at the fake Slack with an egress file, and
 //! reads the outcome and the invocation report as JSON.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 use sluice_tests::TestCa;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
 use sluice_tests::guests::bundled_connectors_dir;
-
-fn sluice() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("debug/sluice")
-}
+use sluice_tests::process::sluice_binary;
 
 /// Runs `sluice connector invoke` with the Slack component and `args`;
 /// returns the exit code, stdout as JSON (Null if not JSON) and stderr.
 fn invoke(dir: &Path, args: &[&str]) -> (i32, Value, String) {
     let slack = bundled_connectors_dir().join("slack");
-    let output = Command::new(sluice())
+    let output = Command::new(sluice_binary("debug"))
         .current_dir(dir)
         .args(["connector", "invoke", "--component"])
         .arg(slack.join("connector.wasm"))
@@ -97,7 +91,7 @@ fn a_missing_event_file_is_a_clear_error_with_exit_status_2() {
 
 #[test]
 fn the_help_tells_a_connector_author_what_the_command_is_for() {
-    let output = Command::new(sluice())
+    let output = Command::new(sluice_binary("debug"))
         .args(["connector", "invoke", "--help"])
         .output()
         .unwrap();

@@ -4,61 +4,31 @@
 //! every target.
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
+use sluice_tests::process::{serve, sluice_binary};
 use sluice_tests::sink::WebhookSink;
 
 const TOKEN: &str = "crash-test-admin-token";
 const EVENTS: usize = 2_000;
 const BATCH: usize = 50;
 
-/// The `sluice` binary `make test` builds before running the tests.
-fn sluice_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let binary = target.join("debug/sluice");
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo build -p sluice` (make test does)",
-        binary.display()
-    );
-    binary
-}
-
 /// Starts `sluice serve` on `data_dir` and returns it with its base URL.
 fn start(data_dir: &std::path::Path, config: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(sluice_binary())
+    let mut command = Command::new(sluice_binary("debug"));
+    command
         .args(["serve", "--config"])
         .arg(config)
-        .env("SLUICE_LISTEN", "127.0.0.1:0")
         .env("SLUICE_DATA_DIR", data_dir)
         .env("SLUICE_ADMIN_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
-        .env_remove("SLUICE_MASTER_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sluice starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("sluice printed its address")
-            .expect("readable stdout");
-        if let Some(url) = line.strip_prefix("Sluice is listening on ") {
-            break url.trim().to_owned();
-        }
-    };
-    (child, base)
+        .env_remove("SLUICE_MASTER_KEY");
+    serve(command).expect("sluice starts and listens")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

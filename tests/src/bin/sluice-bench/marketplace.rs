@@ -86,11 +86,8 @@ struct Target<'a> {
 
 /// Runs the marketplace figures.
 pub async fn run() -> anyhow::Result<()> {
-    anyhow::ensure!(
-        service::binary().is_file(),
-        "{} is missing: `make bench` builds it",
-        service::binary().display()
-    );
+    // Fails early, naming the build command, if the binary is missing.
+    sluice_tests::process::sluice_binary("release");
     end_to_end().await?;
     sync().await
 }

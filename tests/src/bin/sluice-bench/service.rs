@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sluice_tests::TestCa;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
+use sluice_tests::process::{serve, sluice_binary};
 use sqlx::Connection;
 
 use crate::{percentiles, scaled};
@@ -78,14 +79,6 @@ impl Process {
     }
 }
 
-/// The release `sluice` binary `make bench` builds.
-pub(crate) fn binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("release/sluice")
-}
-
 /// Starts `sluice serve` with `config`, data in `dir`, the bundled
 /// connectors, and the database at `database_url` (SQLite in `dir` when
 /// `None`); returns once it listens.
@@ -94,21 +87,17 @@ pub(crate) fn start(
     config: &Path,
     database_url: Option<&str>,
 ) -> anyhow::Result<Process> {
-    use std::io::BufRead;
-    let mut command = Command::new(binary());
+    let mut command = Command::new(sluice_binary("release"));
     command
         .args(["serve", "--config"])
         .arg(config)
-        .env("SLUICE_LISTEN", "127.0.0.1:0")
         .env("SLUICE_DATA_DIR", dir)
         .env("SLUICE_ADMIN_TOKEN", TOKEN)
         .env(
             "SLUICE_CONNECTORS_DIR",
             sluice_tests::guests::bundled_connectors_dir(),
         )
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .env("RUST_LOG", "warn");
     match database_url {
         Some(url) => {
             let key = sluice_secrets::MasterKey::generate().to_base64();
@@ -120,17 +109,7 @@ pub(crate) fn start(
             command.env_remove("DATABASE_URL");
         }
     }
-    let mut child = command.spawn()?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("sluice exited before listening"))??;
-        if let Some(url) = line.strip_prefix("Sluice is listening on ") {
-            break url.trim().to_owned();
-        }
-    };
+    let (child, base) = serve(command)?;
     Ok(Process { child, base })
 }
 
@@ -275,11 +254,8 @@ pub(crate) async fn api(
 }
 
 pub async fn run() -> anyhow::Result<()> {
-    anyhow::ensure!(
-        binary().is_file(),
-        "{} is missing: `make bench` builds it",
-        binary().display()
-    );
+    // Fails early, naming the build command, if the binary is missing.
+    sluice_tests::process::sluice_binary("release");
     run_on("SQLite", None).await?;
     let base = std::env::var("SLUICE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
