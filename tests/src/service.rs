@@ -253,6 +253,28 @@ impl TestService {
         }
     }
 
+    /// Waits (in real time, at most 30 s) until the sync log of
+    /// configuration `config` of `store` holds `count` runs; newest first.
+    pub async fn wait_for_sync_runs(&self, store: &str, config: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self
+                .get(&format!("/v1/stores/{store}/connectors/{config}/sync-runs"))
+                .await;
+            assert_eq!(log.status, 200, "{:?}", log.body);
+            let runs = log.body["items"].as_array().cloned().unwrap_or_default();
+            if runs.len() >= count {
+                return runs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} sync runs of {config}, found {}: {runs:#?}",
+                runs.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// One delivery with its attempts.
     pub async fn delivery(&self, store: &str, id: &str) -> Value {
         let answer = self

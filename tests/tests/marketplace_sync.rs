@@ -5,7 +5,7 @@
 //! fulfillment sent out through the connector comes back as an update).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sluice_core::Clock;
@@ -27,21 +27,7 @@ async fn sync_now(service: &TestService, config: &str, run: usize) -> Value {
         )
         .await;
     assert_eq!(requested.status, 202, "{:?}", requested.body);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let log = service
-            .get(&format!("/v1/stores/s1/connectors/{config}/sync-runs"))
-            .await;
-        let items = log.body["items"].as_array().unwrap().clone();
-        if items.len() >= run {
-            return items[0].clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "run {run} never finished: {items:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    service.wait_for_sync_runs("s1", config, run).await[0].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

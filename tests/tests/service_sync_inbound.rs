@@ -3,7 +3,7 @@
 //! no duplicate events, the sync log, resuming from the saved cursor after a
 //! restart, and inbound events stored before the sender gets its answer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sluice_tests::service::{Options, TestService};
@@ -42,23 +42,7 @@ async fn configure(service: &TestService) -> String {
 
 /// Waits until the sync log of `config` has `count` runs; newest first.
 async fn runs(service: &TestService, config: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = service
-            .get(&format!("/v1/stores/s1/connectors/{config}/sync-runs"))
-            .await;
-        assert_eq!(log.status, 200, "{:?}", log.body);
-        let items = log.body["items"].as_array().unwrap().clone();
-        if items.len() >= count {
-            return items;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} sync runs: {items:#?}",
-            items.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    service.wait_for_sync_runs("s1", config, count).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
