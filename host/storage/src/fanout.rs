@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 
 use crate::sql::{ROWS_PER_STATEMENT, SqlBuilder, json, stored};
-use crate::{Backend, IngestOutcome, IngestStatus, NewEvent, Result, TargetKind};
+use crate::{Backend, EventSource, IngestOutcome, IngestStatus, NewEvent, Result, TargetKind};
 
 /// A webhook subscription or connector configuration that receives events.
 struct Target {
@@ -27,15 +27,34 @@ struct NewDelivery<'e> {
     target_id: String,
 }
 
-/// Ingests `events` on `conn`, which must be inside a transaction.
+/// Ingests `events` on `conn`, which must be inside a transaction, and
+/// returns an outcome per event kept. Sluice's own (system) events are kept
+/// only when some active target of their store subscribes to them, so a
+/// report of every delivery does not double the event log; every other
+/// event is kept.
 pub(crate) async fn ingest_in(
     conn: &mut AnyConnection,
     backend: Backend,
     events: &[NewEvent],
     now: UnixMillis,
 ) -> Result<Vec<IngestOutcome>> {
-    let mut inserted = insert_new_events(conn, backend, events, now).await?;
     let mut targets_by_store: HashMap<&str, Vec<Target>> = HashMap::new();
+    for event in events {
+        if !targets_by_store.contains_key(event.store_id.as_str()) {
+            let targets = active_targets(conn, &event.store_id).await?;
+            targets_by_store.insert(&event.store_id, targets);
+        }
+    }
+    let subscribed = |event: &NewEvent| {
+        targets_by_store[event.store_id.as_str()]
+            .iter()
+            .any(|target| EventTypePattern::any_matches(&target.patterns, &event.event_type))
+    };
+    let events: Vec<&NewEvent> = events
+        .iter()
+        .filter(|event| event.source != EventSource::System || subscribed(event))
+        .collect();
+    let mut inserted = insert_new_events(conn, backend, &events, now).await?;
     let mut outcomes = Vec::with_capacity(events.len());
     let mut deliveries = Vec::new();
     for event in events {
@@ -43,10 +62,6 @@ pub(crate) async fn ingest_in(
         let created = inserted.remove(&(event.store_id.clone(), event.id.clone()));
         let mut count = 0;
         if let Some(event_seq) = created {
-            if !targets_by_store.contains_key(event.store_id.as_str()) {
-                let targets = active_targets(conn, &event.store_id).await?;
-                targets_by_store.insert(&event.store_id, targets);
-            }
             for target in &targets_by_store[event.store_id.as_str()] {
                 if EventTypePattern::any_matches(&target.patterns, &event.event_type) {
                     deliveries.push(NewDelivery {
@@ -74,33 +89,12 @@ pub(crate) async fn ingest_in(
     Ok(outcomes)
 }
 
-/// The events of `events` that some active target of their store
-/// subscribes to: Sluice's own events are kept only when someone listens,
-/// so a report of every delivery does not double the event log.
-pub(crate) async fn routed(conn: &mut AnyConnection, events: &[NewEvent]) -> Result<Vec<NewEvent>> {
-    let mut targets_by_store: HashMap<&str, Vec<Target>> = HashMap::new();
-    let mut routed = Vec::new();
-    for event in events {
-        if !targets_by_store.contains_key(event.store_id.as_str()) {
-            let targets = active_targets(conn, &event.store_id).await?;
-            targets_by_store.insert(&event.store_id, targets);
-        }
-        if targets_by_store[event.store_id.as_str()]
-            .iter()
-            .any(|target| EventTypePattern::any_matches(&target.patterns, &event.event_type))
-        {
-            routed.push(event.clone());
-        }
-    }
-    Ok(routed)
-}
-
 /// Inserts the events not stored yet; returns the seq of those inserted by
 /// (store, id).
 async fn insert_new_events(
     conn: &mut AnyConnection,
     backend: Backend,
-    events: &[NewEvent],
+    events: &[&NewEvent],
     now: UnixMillis,
 ) -> Result<HashMap<(String, String), i64>> {
     let mut inserted = HashMap::with_capacity(events.len());

@@ -14,7 +14,7 @@ use sluice_core::{UnixMillis, new_id};
 use sqlx::{AnyConnection, Row};
 
 use crate::deliveries::DELIVERY_COLUMNS;
-use crate::fanout::{ingest_in, routed};
+use crate::fanout::ingest_in;
 use crate::sql::{ROWS_PER_STATEMENT, SqlBuilder, to_json};
 use crate::{
     AttemptOutcome, AttemptTrigger, Backend, Db, Delivery, DeliveryStatus, IngestOutcome, NewEvent,
@@ -199,8 +199,7 @@ impl Db {
                 insert_attempts(&mut tx, self.backend(), &current, &recorded).await?;
             }
         }
-        let routed = routed(&mut tx, system_events).await?;
-        let ingested = ingest_in(&mut tx, self.backend(), &routed, now).await?;
+        let ingested = ingest_in(&mut tx, self.backend(), system_events, now).await?;
         tx.commit().await?;
         Ok(Completion { stale, ingested })
     }
