@@ -9,7 +9,7 @@ GUEST_OUT    := guests/target/$(GUEST_TARGET)/release
 BUNDLE       := build/connectors
 CONNECTORS   := $(notdir $(wildcard guests/connectors/*))
 
-.PHONY: run test bench guests connectors toolchain lint clean
+.PHONY: run test test-deps bench guests connectors toolchain lint clean
 
 ## Start the service on embedded SQLite in ./data with the bundled connectors.
 run: connectors
@@ -18,7 +18,7 @@ run: connectors
 
 ## Build the guests and run every test: the guests' own unit tests
 ## (natively), then the host workspace against the built components.
-test: connectors
+test: connectors test-deps
 	cd guests && $(CARGO) test --workspace --target $(HOST_TARGET)
 	$(CARGO) build -p sluice
 	$(CARGO) test --workspace
@@ -33,6 +33,16 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd guests && $(CARGO) fmt --all --check && $(CARGO) clippy --release -- -D warnings
+
+## Debian packages the tests run for real (never mocks): an OCI registry
+## for publishing tests, headless Chromium and ChromeDriver for the console.
+TEST_PACKAGES := docker-registry chromium chromium-driver
+test-deps:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 
 toolchain:
 	@rustup target list --installed | grep -qx '$(GUEST_TARGET)' || rustup target add $(GUEST_TARGET)
