@@ -10,10 +10,11 @@ use axum::Router;
 use axum::routing::any;
 use sluice_core::ManualClock;
 use sluice_egress::{Egress, EgressSettings, StaticResolver};
+use sluice_runtime::capabilities::StateResult;
 use sluice_runtime::types::{DeliveryOutcome, Event};
 use sluice_runtime::{
-    CallContext, Capabilities, Invocation, InvocationFailure, LoadedConnector, MemoryCredentials,
-    MemoryState, Runtime, RuntimeConfig,
+    BackendError, CallContext, Capabilities, CutString, Invocation, InvocationFailure,
+    LoadedConnector, MemoryCredentials, MemoryState, Runtime, RuntimeConfig, StateStore,
 };
 use sluice_tests::guests::guest;
 use sluice_tests::{FakeServer, TestCa};
@@ -173,7 +174,7 @@ async fn an_endless_loop_is_stopped_at_the_deadline() {
 async fn unbounded_memory_growth_is_stopped_at_the_cap() {
     let sandbox = sandbox().await;
     let invocation = sandbox.attack("memory", &[]).await;
-    let limit = 32 * 1024 * 1024;
+    let limit = 96 * 1024 * 1024;
     assert_eq!(
         invocation.result.unwrap_err(),
         InvocationFailure::OutOfMemory { limit_bytes: limit }
@@ -346,4 +347,104 @@ async fn flooding_stdout_is_cut_without_failing_the_call() {
     );
     assert!(invocation.report.output_truncated);
     assert!(invocation.report.stdout.len() <= 64 * 1024);
+}
+
+/// State whose writes each take `delay` of real time, like a database under load.
+struct SlowState {
+    inner: MemoryState,
+    delay: std::time::Duration,
+}
+
+#[async_trait::async_trait]
+impl StateStore for SlowState {
+    async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>, BackendError> {
+        self.inner.get(key, now).await
+    }
+
+    async fn set(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expires_at: Option<i64>,
+        now: i64,
+        max_keys: usize,
+    ) -> StateResult {
+        tokio::time::sleep(self.delay).await;
+        self.inner.set(key, value, expires_at, now, max_keys).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BackendError> {
+        self.inner.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn time_spent_in_host_calls_counts_against_the_deadline() {
+    let sandbox = sandbox().await;
+    let mut context = context(&[("attack", "state-flood")], &[]);
+    // A thousand writes at 10 ms each would take 10 s; the limit is 2 s.
+    context.capabilities.state = Arc::new(SlowState {
+        inner: MemoryState::default(),
+        delay: std::time::Duration::from_millis(10),
+    });
+    let invocation = sandbox
+        .runtime
+        .deliver(&sandbox.hostile, context, event())
+        .await;
+    assert_eq!(
+        invocation.result.unwrap_err(),
+        InvocationFailure::Timeout { limit_ms: 2_000 }
+    );
+    assert!(
+        invocation.report.duration_ms < 5_000,
+        "{:?}",
+        invocation.report
+    );
+    sandbox.assert_well_behaved_still_works().await;
+}
+
+#[tokio::test]
+async fn an_oversize_external_id_is_cut_and_the_report_says_so() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("huge-external-id", &[]).await;
+    let limits = RuntimeConfig::default().guest_strings;
+    assert_eq!(external_id(&invocation).len(), limits.max_id_bytes);
+    assert_eq!(
+        invocation.report.cut,
+        vec![CutString {
+            field: "delivered.external-id".into(),
+            original_bytes: 16 * 1024 * 1024,
+        }]
+    );
+}
+
+#[tokio::test]
+async fn an_oversize_failure_reason_and_remote_error_are_cut() {
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("huge-reason", &[]).await;
+    let limits = RuntimeConfig::default().guest_strings;
+    let Ok(DeliveryOutcome::Failed(failure)) = &invocation.result else {
+        panic!("{:?}", invocation.result);
+    };
+    assert_eq!(failure.reason.len(), limits.max_text_bytes);
+    let remote = failure.remote.as_ref().unwrap();
+    assert_eq!(remote.code.as_ref().unwrap().len(), limits.max_id_bytes);
+    assert_eq!(
+        remote.message.as_ref().unwrap().len(),
+        limits.max_text_bytes
+    );
+    let fields: Vec<&str> = invocation
+        .report
+        .cut
+        .iter()
+        .map(|c| c.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "failed.reason",
+            "failed.remote.code",
+            "failed.remote.message"
+        ]
+    );
 }

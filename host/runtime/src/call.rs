@@ -14,6 +14,7 @@ use crate::bindings::types::{
     ConnectionCheck, DeliveryOutcome, Event, InboundAccepted, InboundRejection, InboundRequest,
     InvocationContext, SyncBatch, SyncError, SyncRequest,
 };
+use crate::bounds::{Bounded, Bounder};
 use crate::capabilities::{BackendError, Capabilities, MemoryCredentials, MemoryState};
 use crate::clock::GuestWallClock;
 use crate::connector::{ExportIndices, LoadError, LoadedConnector};
@@ -44,8 +45,8 @@ pub struct CallContext {
 
 /// One export of the contract: its name, argument and how to call it.
 trait Export: Send {
-    /// What the export returns.
-    type Output: Send;
+    /// What the export returns; its strings are bounded before the host keeps them.
+    type Output: Send + Bounded;
     /// The name shown in reports.
     const NAME: &'static str;
     /// Binds the export in `instance` and calls it.
@@ -218,7 +219,12 @@ impl Runtime {
         report.duration_ms = started.elapsed().as_millis() as u64;
 
         let result = match outcome {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(mut response)) => {
+                let mut bounder = Bounder::new(&self.config.guest_strings);
+                response.bound(&mut bounder);
+                report.cut = bounder.into_cuts();
+                Ok(response)
+            }
             Ok(Err(error)) => Err(classify(error, &limits, &stderr)),
             Err(_elapsed) => Err(InvocationFailure::Timeout {
                 limit_ms: limits.timeout.as_millis() as u64,

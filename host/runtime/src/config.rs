@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::bounds::GuestStringLimits;
 use crate::capabilities::StateLimits;
 
 /// How the runtime runs connectors. Every field has a default; the manifest
@@ -31,6 +32,8 @@ pub struct RuntimeConfig {
     pub max_log_message_bytes: usize,
     /// Bounds on each configuration's state.
     pub state: StateLimits,
+    /// Bounds on the strings a connector returns (ids, reasons, messages).
+    pub guest_strings: GuestStringLimits,
     /// Epoch tick, the granularity of time limits, in milliseconds.
     pub epoch_tick_ms: u64,
 }
@@ -47,6 +50,7 @@ impl Default for RuntimeConfig {
             max_log_records: 100,
             max_log_message_bytes: 2_048,
             state: StateLimits::default(),
+            guest_strings: GuestStringLimits::default(),
             epoch_tick_ms: 10,
         }
     }

@@ -22,6 +22,7 @@
 //! an [`InvocationFailure`] with an [`InvocationReport`].
 
 pub mod bindings;
+mod bounds;
 mod cache;
 mod call;
 pub mod capabilities;
@@ -37,6 +38,7 @@ mod report;
 mod runtime;
 
 pub use bindings::types;
+pub use bounds::{CutString, GuestStringLimits};
 pub use cache::{CompileSource, component_digest};
 pub use call::CallContext;
 pub use capabilities::{

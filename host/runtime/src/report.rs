@@ -3,6 +3,8 @@
 use serde::Serialize;
 use sluice_egress::EgressRecord;
 
+use crate::bounds::CutString;
+
 /// Everything recorded about one call into a connector.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct InvocationReport {
@@ -37,6 +39,9 @@ pub struct InvocationReport {
     pub stderr: String,
     /// Whether stdout or stderr was longer than the capture limit.
     pub output_truncated: bool,
+    /// Strings of the guest's answer that were longer than the host keeps,
+    /// and were cut.
+    pub cut: Vec<CutString>,
 }
 
 /// Severity of a guest log record.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use sluice_delivery::DeliveryConfig;
 use sluice_egress::EgressSettings;
 use sluice_runtime::RuntimeConfig;
+use sluice_storage::SqliteDurability;
 use sluice_sync::SyncConfig;
 
 /// Everything the service needs to start. Every field has a default, so an
@@ -16,6 +17,7 @@ use sluice_sync::SyncConfig;
 /// listen = "127.0.0.1:7070"
 /// data_dir = "./data"
 /// database_url = "postgres://sluice@db/sluice"   # default: SQLite in data_dir
+/// sqlite_durability = "full"                      # or "process-crash-only"
 /// connectors_dir = "./build/connectors"
 ///
 /// [retention]
@@ -38,6 +40,10 @@ pub struct ServiceConfig {
     /// `postgres://...` to share one database between several nodes
     /// (`DATABASE_URL`); none means SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// What an accepted event survives on SQLite: `full` (the default: on
+    /// disk before it is acknowledged) or `process-crash-only` (faster; the
+    /// last commits may be lost on a power loss or an OS crash).
+    pub sqlite_durability: SqliteDurability,
     /// Directory of bundled connectors, each in a folder with
     /// `connector.toml` and `connector.wasm` (`SLUICE_CONNECTORS_DIR`).
     pub connectors_dir: Option<PathBuf>,
@@ -80,6 +86,7 @@ impl Default for ServiceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            sqlite_durability: SqliteDurability::default(),
             connectors_dir: None,
             egress: EgressSettings::default(),
             runtime: RuntimeConfig::default(),
@@ -183,6 +190,18 @@ mod tests {
         let config = ServiceConfig::parse("").unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:7070");
         assert_eq!(config.database_url(), "sqlite://./data/sluice.db?mode=rwc");
+        assert_eq!(config.sqlite_durability, SqliteDurability::Full);
+    }
+
+    #[test]
+    fn the_weaker_sqlite_durability_is_chosen_by_its_name() {
+        let config = ServiceConfig::parse("sqlite_durability = \"process-crash-only\"\n").unwrap();
+        assert_eq!(config.sqlite_durability, SqliteDurability::ProcessCrashOnly);
+        let error = ServiceConfig::parse("sqlite_durability = \"normal\"\n").unwrap_err();
+        assert!(
+            error.to_string().starts_with("sqlite_durability"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -219,7 +219,7 @@ pub async fn open_database(config: &ServiceConfig, env_key: Option<&str>) -> any
         ),
         (_, env_key) => MasterKey::resolve(env_key, &config.data_dir)?,
     };
-    Db::connect(url, SecretBox::new(&key))
+    Db::connect_with(url, SecretBox::new(&key), config.sqlite_durability)
         .await
         .with_context(|| format!("cannot open the database {}", redact(url)))
 }

@@ -17,9 +17,33 @@ const SQLITE_READERS: u32 = 4;
 /// Connections to PostgreSQL, shared by reads and writes.
 const POSTGRES_CONNECTIONS: u32 = 16;
 
-/// Applied to every SQLite connection. WAL with `synchronous = NORMAL` is
-/// durable across application crashes and only fsyncs at checkpoints.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+/// What an acknowledged write survives on SQLite.
+///
+/// Ingest commits concurrent requests as one group, so `Full` costs one
+/// fsync per group, not per event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SqliteDurability {
+    /// Every commit is synced to disk before it is acknowledged
+    /// (`synchronous = FULL`): an accepted event survives a crash of the
+    /// process, of the operating system and a power loss.
+    #[default]
+    Full,
+    /// Commits are synced only at WAL checkpoints (`synchronous = NORMAL`):
+    /// an accepted event survives a crash of the process, but the last
+    /// commits may be lost on a power loss or an operating-system crash.
+    ProcessCrashOnly,
+}
+
+impl SqliteDurability {
+    /// The pragmas applied to every SQLite connection.
+    fn pragmas(self) -> &'static str {
+        match self {
+            Self::Full => "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+            Self::ProcessCrashOnly => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+        }
+    }
+}
 
 /// The database engine behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,10 +98,20 @@ impl Db {
     /// `postgres://...`. `secrets` seals and opens connector credentials and
     /// webhook signing secrets.
     pub async fn connect(url: &str, secrets: SecretBox) -> Result<Self> {
+        Self::connect_with(url, secrets, SqliteDurability::default()).await
+    }
+
+    /// Like [`Db::connect`], with the durability of SQLite commits chosen by
+    /// the operator (PostgreSQL keeps its own `synchronous_commit`).
+    pub async fn connect_with(
+        url: &str,
+        secrets: SecretBox,
+        durability: SqliteDurability,
+    ) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let (writer, reader) = match backend {
-            Backend::Sqlite => connect_sqlite(url).await?,
+            Backend::Sqlite => connect_sqlite(url, durability).await?,
             Backend::Postgres => {
                 let pool = pool_options(POSTGRES_CONNECTIONS).connect(url).await?;
                 (pool.clone(), pool)
@@ -140,11 +174,11 @@ fn pool_options(max_connections: u32) -> AnyPoolOptions {
         .test_before_acquire(false)
 }
 
-async fn connect_sqlite(url: &str) -> Result<(AnyPool, AnyPool)> {
+async fn connect_sqlite(url: &str, durability: SqliteDurability) -> Result<(AnyPool, AnyPool)> {
     let with_pragmas = |options: AnyPoolOptions| {
-        options.after_connect(|connection: &mut AnyConnection, _| {
+        options.after_connect(move |connection: &mut AnyConnection, _| {
             Box::pin(async move {
-                connection.execute(SQLITE_PRAGMAS).await?;
+                connection.execute(durability.pragmas()).await?;
                 Ok(())
             })
         })
@@ -183,6 +217,29 @@ mod tests {
         db.insert_admin_token("hash", "first", 1).await.unwrap();
         assert_eq!(db.count_admin_tokens().await.unwrap(), 1);
         assert!(db.find_admin_token("hash").await.unwrap().is_some());
+    }
+
+    async fn synchronous_setting(durability: SqliteDurability) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+        let db = Db::connect_with(&url, SecretBox::new(&MasterKey::generate()), durability)
+            .await
+            .unwrap();
+        let row = sqlx::query("PRAGMA synchronous")
+            .fetch_one(db.writer())
+            .await
+            .unwrap();
+        sqlx::Row::try_get(&row, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_syncs_every_commit_by_default() {
+        // 2 is FULL, 1 is NORMAL.
+        assert_eq!(synchronous_setting(SqliteDurability::default()).await, 2);
+        assert_eq!(
+            synchronous_setting(SqliteDurability::ProcessCrashOnly).await,
+            1
+        );
     }
 
     #[test]

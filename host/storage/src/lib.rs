@@ -36,7 +36,7 @@ pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
 pub use connectors::{ConnectorConfig, ConnectorConfigUpdate, ConnectorTarget, NewConnectorConfig};
-pub use db::{Backend, Db};
+pub use db::{Backend, Db, SqliteDurability};
 pub use deliveries::{
     Attempt, AttemptOutcome, AttemptTrigger, Delivery, DeliveryDetail, DeliveryFilter,
     DeliveryStatus, MAX_PAGE_SIZE, Page, PageRequest, TargetKind,

@@ -20,7 +20,7 @@ use sluice_core::{SharedClock, UnixMillis, new_id};
 use sluice_delivery::Waker as DeliveryWaker;
 use sluice_metrics::Metrics;
 use sluice_runtime::types::{SyncBatch, SyncRequest};
-use sluice_runtime::{Catalog, Runtime};
+use sluice_runtime::{Catalog, GuestStringLimits, Runtime};
 use sluice_storage::{
     Db, EventSource, NewEvent, SyncEventTypes, SyncPosition, SyncRun, SyncedRecord,
 };
@@ -317,6 +317,9 @@ impl Syncer {
                 self.config.max_records
             ));
         }
+        if let Some(problem) = oversize_identity(&batch, &self.runtime.config().guest_strings) {
+            return Err(problem);
+        }
         let mut records = Vec::with_capacity(batch.records.len());
         for (index, record) in batch.records.into_iter().enumerate() {
             let occurred_at = chrono::DateTime::parse_from_rfc3339(&record.occurred_at)
@@ -452,9 +455,68 @@ async fn schedule(syncer: Arc<Syncer>, waker: Waker, stop: CancellationToken) {
     .await;
 }
 
+/// The first record id, version or cursor of `batch` longer than `limits`
+/// allow. They name records and positions, so a cut would change what they
+/// name: an oversize one fails the batch instead.
+fn oversize_identity(batch: &SyncBatch, limits: &GuestStringLimits) -> Option<String> {
+    let oversize = |what: &str, value: &str, limit: usize| {
+        (value.len() > limit)
+            .then(|| format!("{what} is {} bytes; the limit is {limit}", value.len()))
+    };
+    if let Some(problem) = batch
+        .next_cursor
+        .as_deref()
+        .and_then(|cursor| oversize("next-cursor", cursor, limits.max_text_bytes))
+    {
+        return Some(problem);
+    }
+    batch
+        .records
+        .iter()
+        .enumerate()
+        .find_map(|(index, record)| {
+            oversize("external-id", &record.external_id, limits.max_id_bytes)
+                .or_else(|| oversize("version", &record.version, limits.max_id_bytes))
+                .map(|problem| format!("record {index}: {problem}"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
+    use sluice_runtime::types::SyncRecord;
+
     use super::*;
+
+    fn batch(external_id: &str, cursor: &str) -> SyncBatch {
+        SyncBatch {
+            records: vec![SyncRecord {
+                external_id: external_id.into(),
+                version: "1".into(),
+                occurred_at: "2026-12-01T10:00:00Z".into(),
+                payload: "{}".into(),
+            }],
+            next_cursor: Some(cursor.into()),
+            has_more: false,
+        }
+    }
+
+    #[test]
+    fn an_oversize_record_id_or_cursor_fails_the_batch_without_echoing_it() {
+        let limits = GuestStringLimits::default();
+        assert_eq!(oversize_identity(&batch("order-1", "c1"), &limits), None);
+        let long_id = "i".repeat(limits.max_id_bytes + 1);
+        let problem = oversize_identity(&batch(&long_id, "c1"), &limits).unwrap();
+        assert_eq!(
+            problem,
+            "record 0: external-id is 513 bytes; the limit is 512"
+        );
+        let long_cursor = "c".repeat(limits.max_text_bytes + 1);
+        let problem = oversize_identity(&batch("order-1", &long_cursor), &limits).unwrap();
+        assert!(
+            problem.starts_with("next-cursor is 8193 bytes"),
+            "{problem}"
+        );
+    }
 
     #[test]
     fn orders_raise_placed_then_updated_and_other_entities_created_then_updated() {

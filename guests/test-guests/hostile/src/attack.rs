@@ -42,6 +42,12 @@ pub enum Attack {
     ManyRequests,
     /// Writes megabytes to stdout and stderr.
     StdoutFlood,
+    /// Writes 64 KiB state values a thousand times, to spend its time in host calls.
+    StateFlood,
+    /// Answers delivered with a 16 MiB external id.
+    HugeExternalId,
+    /// Answers a permanent failure with a 16 MiB reason and remote message.
+    HugeReason,
 }
 
 impl Attack {
@@ -61,6 +67,9 @@ impl Attack {
             "big-response" => Self::BigResponse,
             "many-requests" => Self::ManyRequests,
             "stdout-flood" => Self::StdoutFlood,
+            "state-flood" => Self::StateFlood,
+            "huge-external-id" => Self::HugeExternalId,
+            "huge-reason" => Self::HugeReason,
             _ => return None,
         })
     }
@@ -96,6 +105,9 @@ impl Attack {
             Self::CredentialUndeclared => ambient::probe_credentials(),
             Self::EnvAndFiles => ambient::probe_env_and_files(),
             Self::StdoutFlood => ambient::flood_output(number(context, "megabytes", 16)?),
+            Self::StateFlood => exhaustion::flood_state(number(context, "count", 1_000)?),
+            Self::HugeExternalId => exhaustion::huge_external_id(),
+            Self::HugeReason => exhaustion::huge_reason(),
         })
     }
 }
@@ -133,7 +145,7 @@ mod tests {
             .map(|s| s.trim().trim_matches('"'))
             .filter(|s| !s.is_empty())
             .collect();
-        assert_eq!(names.len(), 13);
+        assert_eq!(names.len(), 16);
         for name in names {
             assert!(Attack::parse(name).is_some(), "{name}");
         }

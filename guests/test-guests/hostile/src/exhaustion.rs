@@ -1,8 +1,9 @@
-//! Attacks on the host's CPU and memory limits; neither returns.
+//! Attacks on the host's CPU, memory and storage limits: the loops never
+//! return; the others hand the host more than it should keep.
 
 use std::hint::black_box;
 
-use sluice_guest::log;
+use sluice_guest::{DeliveryOutcome, RemoteError, log, state};
 
 const MIB: usize = 1024 * 1024;
 
@@ -27,4 +28,35 @@ pub fn grow_memory() -> ! {
             );
         }
     }
+}
+
+/// Bytes in the strings the oversize answers carry.
+const HUGE: usize = 16 * MIB;
+
+/// Writes a 64 KiB value `count` times over a few keys: the time goes into
+/// host calls, which the call's time limit must cover too.
+pub fn flood_state(count: u32) -> DeliveryOutcome {
+    let value = vec![0x5A; 64 * 1024];
+    let mut refused = 0u32;
+    for turn in 0..count {
+        if state::set(&format!("flood-{}", turn % 8), &value, None).is_err() {
+            refused += 1;
+        }
+    }
+    DeliveryOutcome::delivered(Some(format!("wrote {count} values, {refused} refused")))
+}
+
+/// Claims delivery with an external id of 16 MiB.
+pub fn huge_external_id() -> DeliveryOutcome {
+    DeliveryOutcome::delivered(Some("i".repeat(HUGE)))
+}
+
+/// Fails with a reason and a remote error of 16 MiB each.
+pub fn huge_reason() -> DeliveryOutcome {
+    // Built by hand: the SDK's own constructors would cut the message.
+    DeliveryOutcome::failed("r".repeat(HUGE)).with_remote(RemoteError {
+        status: Some(400),
+        code: Some("c".repeat(HUGE)),
+        message: Some("m".repeat(HUGE)),
+    })
 }
