@@ -300,7 +300,9 @@ pub(crate) async fn record(
     for report in reports {
         let state = states
             .entry(report.target_id.to_owned())
-            .or_insert_with(|| TargetState::healthy(report.store_id, report.kind, report.target_id));
+            .or_insert_with(|| {
+                TargetState::healthy(report.store_id, report.kind, report.target_id)
+            });
         if state.disabled_reason.is_some() {
             continue;
         }
@@ -440,7 +442,7 @@ pub(crate) async fn grant_probes(
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(|row| Ok(row.try_get("target_id")?))
+    .map(|row| row.try_get("target_id").map_err(Into::into))
     .collect()
 }
 
@@ -600,7 +602,14 @@ mod tests {
         let mut state = TargetState::healthy("s", TargetKind::Webhook, "whk_1");
         assert_eq!(fail(&mut state, false, 10), None);
         assert_eq!(fail(&mut state, false, 11), None);
-        apply(&mut state, TargetSignal::Healthy, false, None, &policy(), 12);
+        apply(
+            &mut state,
+            TargetSignal::Healthy,
+            false,
+            None,
+            &policy(),
+            12,
+        );
         assert_eq!(state.consecutive_failures, 0);
         assert_eq!(fail(&mut state, false, 13), None);
         assert_eq!(fail(&mut state, false, 14), None);
@@ -630,7 +639,14 @@ mod tests {
         assert_eq!(backoffs, [2_000, 4_000, 5_000, 5_000]);
         state.circuit = CircuitState::HalfOpen;
         assert_eq!(
-            apply(&mut state, TargetSignal::Healthy, true, None, &policy(), now),
+            apply(
+                &mut state,
+                TargetSignal::Healthy,
+                true,
+                None,
+                &policy(),
+                now
+            ),
             Some(CircuitChange::Closed)
         );
         assert_eq!(state.circuit, CircuitState::Closed);
@@ -647,7 +663,10 @@ mod tests {
         state.circuit = CircuitState::HalfOpen;
         assert_eq!(fail(&mut state, true, 19_000), None);
         state.circuit = CircuitState::HalfOpen;
-        assert_eq!(fail(&mut state, true, 20_002), Some(CircuitChange::Disabled));
+        assert_eq!(
+            fail(&mut state, true, 20_002),
+            Some(CircuitChange::Disabled)
+        );
         assert!(
             state
                 .disabled_reason

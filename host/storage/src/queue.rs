@@ -173,7 +173,12 @@ impl Db {
             .await?;
         let mut claimed = rows
             .iter()
-            .map(|row| Ok((Delivery::from_row(row)?, row.try_get::<i64, _>("event_seq")?)))
+            .map(|row| {
+                Ok((
+                    Delivery::from_row(row)?,
+                    row.try_get::<i64, _>("event_seq")?,
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         if !probes.is_empty() {
             let unused: Vec<&str> = probes
@@ -241,7 +246,12 @@ impl Db {
             }
             for result in current {
                 let target = &recorded[&result.lease.delivery_id];
-                reports.push((result, target.store_id.clone(), target.kind, target.target_id.clone()));
+                reports.push((
+                    result,
+                    target.store_id.clone(),
+                    target.kind,
+                    target.target_id.clone(),
+                ));
             }
         }
         let reports: Vec<health::Report> = reports

@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use sluice_storage::{
-    Circuits,
-    AttemptTrigger, DeliveryFilter, DeliveryStatus, PageRequest, StorageError, TargetKind, Verdict,
+    AttemptTrigger, Circuits, DeliveryFilter, DeliveryStatus, PageRequest, StorageError,
+    TargetKind, Verdict,
 };
 
 use crate::support::{T0, TestDb, attempted, connector, event, webhook};
@@ -23,7 +23,9 @@ async fn dead_letter_all(db: &TestDb, now: i64) {
         .iter()
         .map(|c| attempted(c, Verdict::Failed, now))
         .collect();
-    db.complete(&results, &[], &Circuits::default(), now).await.unwrap();
+    db.complete(&results, &[], &Circuits::default(), now)
+        .await
+        .unwrap();
 }
 
 on_both_backends! {

@@ -2,8 +2,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use sluice_storage::{
-    Circuits,
-    AttemptOutcome, AttemptTrigger, DeliveryStatus, EventSource, IngestStatus, NewEvent, Verdict,
+    AttemptOutcome, AttemptTrigger, Circuits, DeliveryStatus, EventSource, IngestStatus, NewEvent,
+    Verdict,
 };
 
 use crate::support::{T0, TestDb, attempted, event, webhook};

@@ -14,7 +14,9 @@ async fn complete_due(db: &TestDb, now: i64, decide: impl Fn(&str) -> Verdict) {
         .iter()
         .map(|c| attempted(c, decide(&c.delivery.event_id), now))
         .collect();
-    db.complete(&results, &[], &Circuits::default(), now).await.unwrap();
+    db.complete(&results, &[], &Circuits::default(), now)
+        .await
+        .unwrap();
 }
 
 on_both_backends! {

@@ -44,7 +44,9 @@ async fn measure(db: TestDb) {
             .map(|c| attempted(c, Verdict::Delivered { external_id: None }, T0))
             .collect();
         let complete_started = Instant::now();
-        db.complete(&results, &[], &Circuits::default(), T0).await.unwrap();
+        db.complete(&results, &[], &Circuits::default(), T0)
+            .await
+            .unwrap();
         completing += complete_started.elapsed();
         delivered += claimed.len();
     }
