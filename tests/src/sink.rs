@@ -1,8 +1,11 @@
 //! A webhook receiver for end-to-end tests: records every POST and answers
-//! with scripted responses (200 once the script runs out).
+//! with scripted responses (200 once the script runs out). It can hold
+//! requests unanswered, as a slow receiver does, and counts how many it
+//! was answering at once.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -38,21 +41,47 @@ impl Answer {
     }
 }
 
+/// What the handler shares with the test.
+#[derive(Default)]
+struct Shared {
+    script: Mutex<VecDeque<Answer>>,
+    /// While true, requests wait unanswered.
+    held: tokio::sync::watch::Sender<bool>,
+    open: AtomicUsize,
+    most_open: AtomicUsize,
+}
+
 /// A local webhook receiver on plain HTTP.
 pub struct WebhookSink {
     server: FakeServer,
-    script: Arc<Mutex<VecDeque<Answer>>>,
+    shared: Arc<Shared>,
 }
 
 impl WebhookSink {
     /// Starts a receiver on `127.0.0.1`, any path.
     pub async fn start() -> Result<Self, StartError> {
-        let script: Arc<Mutex<VecDeque<Answer>>> = Arc::default();
+        let shared: Arc<Shared> = Arc::default();
         let app = Router::new()
             .route("/{*path}", post(answer))
-            .with_state(script.clone());
+            .with_state(shared.clone());
         let server = FakeServer::start_plain(&["sink.test"], app).await?;
-        Ok(Self { server, script })
+        Ok(Self { server, shared })
+    }
+
+    /// Leaves every request unanswered until [`release`](Self::release),
+    /// like a receiver that takes its time.
+    pub fn hold(&self) {
+        self.shared.held.send_replace(true);
+    }
+
+    /// Answers the requests held and every later one.
+    pub fn release(&self) {
+        self.shared.held.send_replace(false);
+    }
+
+    /// The most requests the sink was answering at the same time.
+    pub fn most_concurrent(&self) -> usize {
+        self.shared.most_open.load(Ordering::SeqCst)
     }
 
     /// A target URL on the sink.
@@ -66,7 +95,7 @@ impl WebhookSink {
 
     /// Answers the next requests with `answers`, in order.
     pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
-        self.script.lock().extend(answers);
+        self.shared.script.lock().extend(answers);
     }
 
     /// What the sink received.
@@ -75,8 +104,18 @@ impl WebhookSink {
     }
 }
 
-async fn answer(State(script): State<Arc<Mutex<VecDeque<Answer>>>>) -> Response {
-    let Some(answer) = script.lock().pop_front() else {
+async fn answer(State(shared): State<Arc<Shared>>) -> Response {
+    let open = shared.open.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.most_open.fetch_max(open, Ordering::SeqCst);
+    // The sender lives as long as the sink.
+    let _ = shared.held.subscribe().wait_for(|held| !held).await;
+    let response = scripted(&shared);
+    shared.open.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+fn scripted(shared: &Shared) -> Response {
+    let Some(answer) = shared.script.lock().pop_front() else {
         return (StatusCode::OK, "ok").into_response();
     };
     let mut response = (answer.status, "scripted").into_response();

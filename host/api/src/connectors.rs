@@ -23,6 +23,7 @@ use sluice_secrets::SecretString;
 use sluice_storage::{ConnectorConfig, ConnectorConfigUpdate, NewConnectorConfig, TargetKind};
 use utoipa::ToSchema;
 
+use crate::circuits::{CircuitView, check_rate_limit, present};
 use crate::problem::{parse_json, read_body};
 use crate::{
     ApiResult, AppState, FieldProblem, Problem, State, check_name, parse_patterns, pattern_texts,
@@ -145,14 +146,19 @@ pub struct ConfigurationView {
     pub credentials_set: Vec<String>,
     /// Whether it receives new events.
     pub active: bool,
+    /// The most deliveries per second its remote system accepts; Sluice
+    /// never delivers faster (on all nodes together).
+    pub rate_limit_per_second: Option<u32>,
+    /// Its circuit breaker.
+    pub circuit: CircuitView,
     /// When it was created.
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,
 }
 
-impl From<ConnectorConfig> for ConfigurationView {
-    fn from(c: ConnectorConfig) -> Self {
+impl ConfigurationView {
+    fn new(c: ConnectorConfig, circuit: CircuitView) -> Self {
         Self {
             id: c.id,
             store_id: c.store_id,
@@ -162,9 +168,21 @@ impl From<ConnectorConfig> for ConfigurationView {
             settings: c.settings,
             credentials_set: c.credential_keys,
             active: c.active,
+            rate_limit_per_second: c.rate_limit_per_second,
+            circuit,
             created_at: timestamp(c.created_at),
             updated_at: timestamp(c.updated_at),
         }
+    }
+
+    /// The view of `config` with its circuit as stored.
+    async fn read(state: &AppState, config: ConnectorConfig) -> ApiResult<Self> {
+        let circuit = state
+            .db
+            .target_state(&config.store_id, TargetKind::Connector, &config.id)
+            .await?;
+        let now = state.clock.now_ms();
+        Ok(Self::new(config, CircuitView::new(&circuit, now)))
     }
 }
 
@@ -197,6 +215,9 @@ pub struct CreateConfiguration {
     /// Whether it receives events at once (default true).
     #[serde(default)]
     pub active: Option<bool>,
+    /// The most deliveries per second the remote system accepts (1 to 1,000).
+    #[serde(default)]
+    pub rate_limit_per_second: Option<u32>,
 }
 
 /// Changes to a configuration; fields left out stay as they are.
@@ -213,8 +234,12 @@ pub struct UpdateConfiguration {
     /// Credentials to set; keys left out keep their values, `null` removes one.
     #[schema(value_type = Option<Object>)]
     pub credentials: Option<Map<String, Value>>,
-    /// Activate or deactivate it.
+    /// Activate or deactivate it; activating closes its circuit.
     pub active: Option<bool>,
+    /// A new rate limit; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit_per_second: Option<Option<u32>>,
 }
 
 /// The result of a connection check.
@@ -309,6 +334,7 @@ pub async fn create(
         &request.settings,
         &request.credentials,
     )?;
+    let rate_limit_per_second = check_rate_limit(request.rate_limit_per_second)?;
     let created = state
         .db
         .create_connector_config(
@@ -320,13 +346,14 @@ pub async fn create(
                 settings: checked.settings,
                 credentials: sealable(checked.credentials),
                 active: request.active.unwrap_or(true),
+                rate_limit_per_second,
             },
             state.clock.now_ms(),
         )
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(ConfigurationView::from(created)),
+        axum::Json(ConfigurationView::new(created, CircuitView::default())),
     ))
 }
 
@@ -342,8 +369,18 @@ pub async fn list(
     Path(store_id): Path<String>,
 ) -> ApiResult<axum::Json<ConfigurationList>> {
     let items = state.db.list_connector_configs(&store_id).await?;
+    let mut circuits = CircuitView::by_target(
+        state.db.target_states(&store_id).await?,
+        state.clock.now_ms(),
+    );
     Ok(axum::Json(ConfigurationList {
-        items: items.into_iter().map(Into::into).collect(),
+        items: items
+            .into_iter()
+            .map(|c| {
+                let circuit = circuits.remove(&c.id).unwrap_or_default();
+                ConfigurationView::new(c, circuit)
+            })
+            .collect(),
     }))
 }
 
@@ -362,7 +399,7 @@ pub async fn read(
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<ConfigurationView>> {
     let config = state.db.get_connector_config(&store_id, &id).await?;
-    Ok(axum::Json(config.into()))
+    Ok(axum::Json(ConfigurationView::read(&state, config).await?))
 }
 
 /// Changes a configuration; the result is checked against the manifest as
@@ -421,15 +458,22 @@ pub async fn update(
             .is_some()
             .then(|| sealable(checked.credentials)),
         active: request.active,
+        rate_limit_per_second: request
+            .rate_limit_per_second
+            .map(check_rate_limit)
+            .transpose()?,
     };
     let updated = state
         .db
         .update_connector_config(&store_id, &id, &update, state.clock.now_ms())
         .await?;
+    if request.active == Some(true) {
+        state.db.reset_target_state(&store_id, &id).await?;
+    }
     state
         .targets
         .invalidate(&store_id, TargetKind::Connector, &id);
-    Ok(axum::Json(updated.into()))
+    Ok(axum::Json(ConfigurationView::read(&state, updated).await?))
 }
 
 fn as_values(map: BTreeMap<String, String>) -> Map<String, Value> {

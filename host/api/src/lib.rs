@@ -2,6 +2,7 @@
 //!
 //! - [`events`]: `POST /v1/events`, ingest of one event or a batch.
 //! - [`webhooks`]: a store's webhook subscriptions and their signing secrets.
+//! - [`circuits`]: the circuit breaker and rate limit both kinds of target show.
 //! - [`connectors`]: the installed connectors and a store's configurations
 //!   of them, with a test-connection action.
 //! - [`sync`]: on-demand sync of a configuration and its sync log.
@@ -14,6 +15,7 @@
 //! under `/v1` except inbound needs an admin bearer token ([`auth`]).
 
 pub mod auth;
+pub mod circuits;
 pub mod connectors;
 pub mod deliveries;
 pub mod events;

@@ -43,8 +43,8 @@ async fn readyz(state: State) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text format; delivery counts are read from the database at
-/// scrape time, so every node reports the same shared queue.
+/// Prometheus text format; delivery counts and open circuits are read from
+/// the database at scrape time, so every node reports the same shared queue.
 async fn metrics(state: State) -> impl IntoResponse {
     match state.db.count_deliveries().await {
         Ok(counts) => {
@@ -58,6 +58,19 @@ async fn metrics(state: State) -> impl IntoResponse {
             }
         }
         Err(error) => tracing::warn!(%error, "cannot count deliveries for /metrics"),
+    }
+    match state.db.count_circuits().await {
+        Ok(counts) => {
+            state.metrics.circuits.reset();
+            for (circuit, kind, count) in counts {
+                state
+                    .metrics
+                    .circuits
+                    .with_label_values(&[circuit.as_str(), kind.as_str()])
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot count circuits for /metrics"),
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -19,6 +19,7 @@ use sluice_storage::{
 use sluice_webhooks::WebhookSecret;
 use utoipa::ToSchema;
 
+use crate::circuits::{CircuitView, check_rate_limit, present};
 use crate::problem::{parse_json, read_body};
 use crate::{
     ApiResult, AppState, Problem, State, check_name, parse_patterns, pattern_texts, timestamp,
@@ -57,16 +58,22 @@ pub struct WebhookView {
     pub event_types: Vec<String>,
     /// Whether it receives new events.
     pub active: bool,
-    /// Why Sluice deactivated it (for example, the target answered 410).
+    /// Why Sluice deactivated it (for example, the target answered 410, or
+    /// failed for days).
     pub disabled_reason: Option<String>,
+    /// The most requests per second its receiver accepts; Sluice never
+    /// sends faster (on all nodes together).
+    pub rate_limit_per_second: Option<u32>,
+    /// Its circuit breaker.
+    pub circuit: CircuitView,
     /// When it was created.
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,
 }
 
-impl From<WebhookSubscription> for WebhookView {
-    fn from(s: WebhookSubscription) -> Self {
+impl WebhookView {
+    fn new(s: WebhookSubscription, circuit: CircuitView) -> Self {
         Self {
             id: s.id,
             store_id: s.store_id,
@@ -75,9 +82,25 @@ impl From<WebhookSubscription> for WebhookView {
             event_types: pattern_texts(&s.event_types),
             active: s.active,
             disabled_reason: s.disabled_reason,
+            rate_limit_per_second: s.rate_limit_per_second,
+            circuit,
             created_at: timestamp(s.created_at),
             updated_at: timestamp(s.updated_at),
         }
+    }
+
+    /// The view of `subscription` with its circuit as stored.
+    async fn read(state: &AppState, subscription: WebhookSubscription) -> ApiResult<Self> {
+        let circuit = state
+            .db
+            .target_state(
+                &subscription.store_id,
+                TargetKind::Webhook,
+                &subscription.id,
+            )
+            .await?;
+        let now = state.clock.now_ms();
+        Ok(Self::new(subscription, CircuitView::new(&circuit, now)))
     }
 }
 
@@ -104,6 +127,9 @@ pub struct CreateWebhook {
     /// A `whsec_` secret to use instead of a generated one.
     #[serde(default)]
     pub secret: Option<String>,
+    /// The most requests per second the receiver accepts (1 to 1,000).
+    #[serde(default)]
+    pub rate_limit_per_second: Option<u32>,
 }
 
 /// Changes to a subscription; fields left out stay as they are.
@@ -116,8 +142,12 @@ pub struct UpdateWebhook {
     pub url: Option<String>,
     /// New event types.
     pub event_types: Option<Vec<String>>,
-    /// Activate or deactivate it.
+    /// Activate or deactivate it; activating closes its circuit.
     pub active: Option<bool>,
+    /// A new rate limit; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit_per_second: Option<Option<u32>>,
 }
 
 /// A secret rotation: optionally the new secret to use.
@@ -207,6 +237,7 @@ pub async fn create(
     let url = check_url(&state, "url", &request.url)?;
     let event_types = parse_patterns("event_types", &request.event_types)?;
     let secret = new_secret("secret", request.secret)?;
+    let rate_limit_per_second = check_rate_limit(request.rate_limit_per_second)?;
     let created = state
         .db
         .create_webhook_subscription(
@@ -216,6 +247,7 @@ pub async fn create(
                 url,
                 event_types,
                 signing_secret: SecretString::new(secret.clone()),
+                rate_limit_per_second,
             },
             state.clock.now_ms(),
         )
@@ -223,7 +255,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedWebhook {
-            subscription: created.into(),
+            subscription: WebhookView::new(created, CircuitView::default()),
             secret,
         }),
     ))
@@ -241,8 +273,18 @@ pub async fn list(
     Path(store_id): Path<String>,
 ) -> ApiResult<axum::Json<WebhookList>> {
     let items = state.db.list_webhook_subscriptions(&store_id).await?;
+    let mut circuits = CircuitView::by_target(
+        state.db.target_states(&store_id).await?,
+        state.clock.now_ms(),
+    );
     Ok(axum::Json(WebhookList {
-        items: items.into_iter().map(Into::into).collect(),
+        items: items
+            .into_iter()
+            .map(|s| {
+                let circuit = circuits.remove(&s.id).unwrap_or_default();
+                WebhookView::new(s, circuit)
+            })
+            .collect(),
     }))
 }
 
@@ -261,7 +303,7 @@ pub async fn read(
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<WebhookView>> {
     let subscription = state.db.get_webhook_subscription(&store_id, &id).await?;
-    Ok(axum::Json(subscription.into()))
+    Ok(axum::Json(WebhookView::read(&state, subscription).await?))
 }
 
 /// Changes a subscription.
@@ -296,15 +338,22 @@ pub async fn update(
             .map(|texts| parse_patterns("event_types", &texts))
             .transpose()?,
         active: request.active,
+        rate_limit_per_second: request
+            .rate_limit_per_second
+            .map(check_rate_limit)
+            .transpose()?,
     };
     let updated = state
         .db
         .update_webhook_subscription(&store_id, &id, &update, state.clock.now_ms())
         .await?;
+    if request.active == Some(true) {
+        state.db.reset_target_state(&store_id, &id).await?;
+    }
     state
         .targets
         .invalidate(&store_id, TargetKind::Webhook, &id);
-    Ok(axum::Json(updated.into()))
+    Ok(axum::Json(WebhookView::read(&state, updated).await?))
 }
 
 /// Deletes a subscription; its pending deliveries end as dead letters when

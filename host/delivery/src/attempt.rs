@@ -15,8 +15,8 @@ use sluice_metrics::Metrics;
 use sluice_runtime::types::DeliveryOutcome;
 use sluice_runtime::{Catalog, Invocation, Runtime};
 use sluice_storage::{
-    AttemptRecord, AttemptResult, ClaimedDelivery, ConnectorTarget, Db, TargetKind, Verdict,
-    WebhookTarget,
+    AttemptRecord, AttemptResult, Circuits, ClaimedDelivery, ConnectorTarget, Db, Delivery,
+    StorageError, TargetKind, TargetSignal, Verdict, WebhookTarget,
 };
 use sluice_webhooks::{Classification, Outgoing, WebhookSecret, WebhookSender, event_body};
 
@@ -34,6 +34,7 @@ pub struct Deliverer {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) targets: Arc<TargetCache>,
     pub(crate) retry: RetryPolicy,
+    pub(crate) circuits: Circuits,
     rng: Mutex<StdRng>,
 }
 
@@ -46,10 +47,33 @@ pub(crate) struct Attempted {
 /// How an attempt ended, before the retry policy turns it into a verdict.
 enum Ending {
     Delivered(Option<String>),
-    /// Failed; may succeed later, optionally after the delay the target asked for.
-    Retry(Option<Duration>),
+    /// Failed; may succeed later, optionally after the delay the target asked
+    /// for; with what the failure says about the target.
+    Retry(Option<Duration>, Health),
     /// Failed; cannot succeed.
     Permanent,
+}
+
+/// What a retryable failure says about its target.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Health {
+    /// The target is down: 5xx, timeout, refused or reset connection.
+    Failing,
+    /// The target asked us to slow down (429).
+    Throttled,
+    /// Nothing about the target (for example, a 4xx about this payload).
+    Neutral,
+}
+
+impl Health {
+    /// What an answer with `status` (none: no answer came) says.
+    fn of(status: Option<u16>) -> Self {
+        match status {
+            Some(429) => Self::Throttled,
+            None | Some(500..) => Self::Failing,
+            Some(_) => Self::Neutral,
+        }
+    }
 }
 
 impl Deliverer {
@@ -67,6 +91,7 @@ impl Deliverer {
         metrics: Arc<Metrics>,
         targets: Arc<TargetCache>,
         retry: RetryPolicy,
+        circuits: sluice_storage::CircuitPolicy,
     ) -> Self {
         Self {
             db,
@@ -77,14 +102,35 @@ impl Deliverer {
             metrics,
             targets,
             retry,
+            circuits: Circuits {
+                policy: circuits,
+                raise: system_events::for_transition,
+            },
             rng: Mutex::new(StdRng::from_os_rng()),
         }
     }
 
-    /// Runs one attempt of `claimed`.
+    /// Runs one attempt of `claimed`: waits for its target's rate-limit
+    /// slot if it declared one, then sends.
     pub(crate) async fn attempt(&self, claimed: &ClaimedDelivery) -> Attempted {
         let delivery = &claimed.delivery;
-        let started_at = self.clock.now_ms();
+        let target = self
+            .targets
+            .get(
+                &self.db,
+                &delivery.store_id,
+                delivery.target_kind,
+                &delivery.target_id,
+                self.clock.now_ms(),
+            )
+            .await;
+        let rate = match &target {
+            Ok(Target::Webhook(target)) => target.subscription.rate_limit_per_second,
+            Ok(Target::Connector(target)) => target.config.rate_limit_per_second,
+            _ => None,
+        };
+        let paced = self.pace(delivery, rate).await;
+        let started_at = *paced.as_ref().unwrap_or(&self.clock.now_ms());
         let started = Instant::now();
         let mut record = AttemptRecord {
             trigger: delivery.next_trigger,
@@ -97,43 +143,46 @@ impl Deliverer {
             error: None,
             report: None,
         };
-        let target = self
-            .targets
-            .get(
-                &self.db,
-                &delivery.store_id,
-                delivery.target_kind,
-                &delivery.target_id,
-                started_at,
-            )
-            .await;
-        let (ending, target_name) = match target {
-            Ok(Target::Webhook(target)) => {
+        let (ending, target_name) = match (target, paced) {
+            (_, Err(error)) => {
+                record.error = Some(format!("could not take a rate-limit slot: {error}"));
+                (Ending::Retry(None, Health::Neutral), None)
+            }
+            (Ok(Target::Webhook(target)), Ok(_)) => {
                 let name = target.subscription.name.clone();
                 (
                     self.to_webhook(claimed, &target, &mut record).await,
                     Some(name),
                 )
             }
-            Ok(Target::Connector(target)) => {
+            (Ok(Target::Connector(target)), Ok(_)) => {
                 let name = target.config.name.clone();
                 (
                     self.to_connector(claimed, &target, &mut record).await,
                     Some(name),
                 )
             }
-            Ok(Target::Gone) => {
+            (Ok(Target::Gone), Ok(_)) => {
                 record.error = Some(format!("the {} target was deleted", delivery.target_kind));
                 (Ending::Permanent, None)
             }
-            Err(error) => {
+            (Err(error), Ok(_)) => {
                 record.error = Some(format!("could not load the target: {error}"));
-                (Ending::Retry(None), None)
+                (Ending::Retry(None, Health::Neutral), None)
             }
         };
         record.duration_ms = started.elapsed().as_millis() as i64;
         let attempt = delivery.attempt_count + 1;
-        let verdict = self.verdict(ending, attempt, started_at);
+        let now = self.clock.now_ms();
+        let signal = match &ending {
+            Ending::Delivered(_) => TargetSignal::Healthy,
+            Ending::Permanent | Ending::Retry(_, Health::Neutral) => TargetSignal::Neutral,
+            Ending::Retry(_, Health::Failing) => TargetSignal::Failing,
+            Ending::Retry(requested, Health::Throttled) => {
+                TargetSignal::Throttled(now + self.retry.honoured(*requested).as_millis() as i64)
+            }
+        };
+        let verdict = self.verdict(ending, attempt, claimed.probe, started_at);
         self.observe(delivery.target_kind, &verdict, started, delivery.created_at);
         let system_event =
             system_events::for_verdict(claimed, &verdict, &record, target_name, attempt);
@@ -142,16 +191,62 @@ impl Deliverer {
                 lease: claimed.lease.clone(),
                 verdict,
                 attempt: record,
+                signal,
             },
             system_event,
         }
     }
 
-    fn verdict(&self, ending: Ending, attempt: u32, now: sluice_core::UnixMillis) -> Verdict {
+    /// Waits until a request to the delivery's target keeps within its
+    /// declared rate (on every node); returns the time of the slot taken.
+    async fn pace(
+        &self,
+        delivery: &Delivery,
+        per_second: Option<u32>,
+    ) -> Result<sluice_core::UnixMillis, StorageError> {
+        let Some(per_second) = per_second.filter(|rate| *rate > 0) else {
+            return Ok(self.clock.now_ms());
+        };
+        // Requests at least this far apart never exceed the rate in any
+        // one-second window.
+        let spacing = i64::from(1_000_u32.div_ceil(per_second));
+        loop {
+            let now = self.clock.now_ms();
+            let slot = self
+                .db
+                .take_send_slot(
+                    &delivery.store_id,
+                    delivery.target_kind,
+                    &delivery.target_id,
+                    spacing,
+                    now,
+                )
+                .await?;
+            match slot {
+                Ok(()) => return Ok(now),
+                Err(next) => self.clock.sleep_until(next).await,
+            }
+        }
+    }
+
+    fn verdict(
+        &self,
+        ending: Ending,
+        attempt: u32,
+        probe: bool,
+        now: sluice_core::UnixMillis,
+    ) -> Verdict {
         match ending {
             Ending::Delivered(external_id) => Verdict::Delivered { external_id },
             Ending::Permanent => Verdict::Failed,
-            Ending::Retry(requested) => {
+            // A failed probe only tells that the target is still down: the
+            // circuit keeps the delivery waiting, and it is never
+            // dead-lettered for time spent with the circuit open.
+            Ending::Retry(_, Health::Failing) if probe => {
+                let delay = self.retry.after_probe(attempt, &mut *self.rng.lock());
+                Verdict::RetryAt(now + delay.as_millis() as i64)
+            }
+            Ending::Retry(requested, _) => {
                 let step = self
                     .retry
                     .after_failure(attempt, requested, &mut *self.rng.lock());
@@ -231,7 +326,9 @@ impl Deliverer {
                 event_type: &delivery.event_type,
                 body,
                 secrets: &secrets,
-                timestamp: self.clock.now_ms() / 1_000,
+                // The time of the rate-limit slot, so a receiver counting by
+                // this header sees the declared rate.
+                timestamp: record.started_at / 1_000,
             })
             .await;
         record.http_status = sent.status;
@@ -240,7 +337,7 @@ impl Deliverer {
         record.error = sent.error;
         match sent.classification {
             Classification::Delivered => Ending::Delivered(None),
-            Classification::Retry => Ending::Retry(sent.retry_after),
+            Classification::Retry => Ending::Retry(sent.retry_after, Health::of(sent.status)),
             Classification::Refused => {
                 self.metrics
                     .egress_refusals
@@ -289,7 +386,7 @@ impl Deliverer {
                 "connector '{}' is not installed",
                 config.connector_id
             ));
-            return Ending::Retry(None);
+            return Ending::Retry(None, Health::Neutral);
         };
         let context = sluice_connectors::call_context(
             ConnectorTarget::clone(target),
@@ -316,6 +413,7 @@ impl Deliverer {
                     retry
                         .after_seconds
                         .map(|s| Duration::from_secs(u64::from(s))),
+                    Health::of(record.http_status),
                 )
             }
             Ok(DeliveryOutcome::Failed(failure)) => {
@@ -329,7 +427,14 @@ impl Deliverer {
                     .inc();
                 record.error = Some(failure.to_string());
                 if failure.is_retryable() {
-                    Ending::Retry(None)
+                    let timed_out =
+                        matches!(failure, sluice_runtime::InvocationFailure::Timeout { .. });
+                    let health = if timed_out {
+                        Health::Failing
+                    } else {
+                        Health::Neutral
+                    };
+                    Ending::Retry(None, health)
                 } else {
                     Ending::Permanent
                 }

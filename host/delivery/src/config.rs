@@ -1,6 +1,7 @@
 //! Settings of the delivery workers.
 
 use serde::Deserialize;
+use sluice_storage::CircuitPolicy;
 
 use crate::retry::RetryPolicy;
 
@@ -10,7 +11,9 @@ use crate::retry::RetryPolicy;
 pub struct DeliveryConfig {
     /// Attempts running at once on this node.
     pub concurrency: usize,
-    /// Attempts running at once against one target on this node.
+    /// Attempts running at once against one target, counted over every
+    /// node (leases held): a slow or failing target holds at most this many
+    /// workers, whatever its backlog.
     pub per_target_concurrency: usize,
     /// Deliveries claimed per database round trip, at most.
     pub claim_batch: usize,
@@ -30,13 +33,73 @@ pub struct DeliveryConfig {
     pub shutdown_grace_ms: u64,
     /// Retry schedule.
     pub retry: RetryPolicy,
+    /// When a failing target's circuit opens, and when it is given up.
+    pub circuit: CircuitConfig,
+}
+
+/// The circuit breaker of every target (`[delivery.circuit]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitConfig {
+    /// Consecutive failures (5xx, timeouts, refused connections) that open
+    /// a target's circuit.
+    pub failure_threshold: u32,
+    /// How long a circuit first stays open, in seconds; each failed probe
+    /// doubles it.
+    pub open_seconds: u64,
+    /// The longest a circuit stays open between probes, in seconds.
+    pub max_open_seconds: u64,
+    /// A target failing for this long (from its circuit's first opening) is
+    /// disabled with a reason, and its pending deliveries become dead
+    /// letters a bulk retry revives; in hours (Svix: 5 days).
+    pub disable_after_hours: u64,
+}
+
+impl Default for CircuitConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            open_seconds: 30,
+            max_open_seconds: 3_600,
+            disable_after_hours: 120,
+        }
+    }
+}
+
+impl CircuitConfig {
+    /// The policy storage applies.
+    pub fn policy(&self) -> CircuitPolicy {
+        let ms = |seconds: u64| i64::try_from(seconds.saturating_mul(1_000)).unwrap_or(i64::MAX);
+        CircuitPolicy {
+            failure_threshold: self.failure_threshold,
+            open_ms: ms(self.open_seconds),
+            max_open_ms: ms(self.max_open_seconds),
+            disable_after_ms: ms(self.disable_after_hours.saturating_mul(3_600)),
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.failure_threshold == 0 {
+            return Err("delivery.circuit.failure_threshold must be at least 1".into());
+        }
+        if self.open_seconds == 0 {
+            return Err("delivery.circuit.open_seconds must be at least 1".into());
+        }
+        if self.max_open_seconds < self.open_seconds {
+            return Err("delivery.circuit.max_open_seconds must be at least open_seconds".into());
+        }
+        if self.disable_after_hours == 0 {
+            return Err("delivery.circuit.disable_after_hours must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             concurrency: 256,
-            per_target_concurrency: 64,
+            per_target_concurrency: 16,
             claim_batch: 256,
             poll_interval_ms: 500,
             lease_margin_ms: 30_000,
@@ -45,6 +108,7 @@ impl Default for DeliveryConfig {
             completion_batch: 512,
             shutdown_grace_ms: 10_000,
             retry: RetryPolicy::default(),
+            circuit: CircuitConfig::default(),
         }
     }
 }
@@ -68,7 +132,8 @@ impl DeliveryConfig {
         if self.poll_interval_ms == 0 {
             return Err("delivery.poll_interval_ms must be at least 1".into());
         }
-        self.retry.validate()
+        self.retry.validate()?;
+        self.circuit.validate()
     }
 
     /// How long a claim holds a delivery.

@@ -5,9 +5,14 @@
 //! - [`Deliverer`]: one attempt, to a webhook (signed POST through the
 //!   egress policy) or through a connector (a sandboxed call), and the
 //!   verdict it leads to.
-//! - [`DeliveryWorkers`]: the claim loop, bounded concurrency overall and per
-//!   target, batched recording, graceful shutdown.
-//! - [`system_events`]: `webhook.delivered` and `webhook.dead_lettered`.
+//! - [`DeliveryWorkers`]: the fair claim loop (stores and targets take
+//!   turns, a per-target cap over every node), batched recording of attempts
+//!   and of what they say about their target's health, graceful shutdown.
+//! - Per-target rate limits (send slots shared by the nodes), 429 pauses and
+//!   circuit breakers ([`CircuitConfig`]).
+//! - [`system_events`]: `webhook.delivered`, `webhook.dead_lettered` and the
+//!   circuits' `webhook.circuit_opened`, `webhook.circuit_closed` and
+//!   `webhook.endpoint_disabled`.
 
 mod attempt;
 mod config;
@@ -17,7 +22,7 @@ pub mod system_events;
 mod targets;
 
 pub use attempt::Deliverer;
-pub use config::DeliveryConfig;
+pub use config::{CircuitConfig, DeliveryConfig};
 pub use pool::{DeliveryWorkers, Waker};
 pub use retry::{NextStep, RetryPolicy};
 pub use targets::TargetCache;

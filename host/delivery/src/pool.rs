@@ -1,11 +1,18 @@
-//! The worker pool: claims due deliveries, runs them with bounded
-//! concurrency overall and per target, and records their attempts in batches.
+//! The worker pool: claims due deliveries fairly, runs them with bounded
+//! concurrency, and records their attempts in batches.
 //!
 //! ```text
 //!  claim loop ──claim_due──▶ attempt tasks ──results──▶ recorder ──complete──▶ db
-//!      ▲                         (global + per-target permits)
-//!      └── woken by new events, manual retries, freed permits, or the poll interval
+//!      ▲                      (global permits)                 │
+//!      └── woken by new events, manual retries, recorded attempts, or the poll interval
 //! ```
+//!
+//! Fairness is the claim's: it never hands out more than a target's share
+//! (the per-target cap counted over every node's leases, its rate limit, one
+//! probe for a circuit ending its back-off, nothing for an open circuit or a
+//! paused target), and stores take turns within each claim. So every row
+//! claimed can run at once: no claimed row waits behind a busy target, and a
+//! slow target holds at most its cap of the workers.
 //!
 //! Nothing is lost on a crash: a delivery is only finished by the recorder's
 //! transaction; until then its lease lapses and another worker claims it.
@@ -15,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use sluice_storage::{ClaimedDelivery, Lease, NewEvent};
+use sluice_storage::{CircuitChange, ClaimedDelivery, Lease, NewEvent};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -52,8 +59,6 @@ impl DeliveryWorkers {
                 config,
                 waker: waker.clone(),
                 stop: stop.clone(),
-                per_target: Mutex::default(),
-                freed: Arc::new(Notify::new()),
             }
             .run(),
         );
@@ -81,9 +86,6 @@ struct ClaimLoop {
     config: DeliveryConfig,
     waker: Waker,
     stop: CancellationToken,
-    per_target: Mutex<HashMap<String, Arc<Semaphore>>>,
-    /// Signalled whenever an attempt finishes and frees its permits.
-    freed: Arc<Notify>,
 }
 
 impl ClaimLoop {
@@ -110,7 +112,12 @@ impl ClaimLoop {
             let claimed = match self
                 .deliverer
                 .db
-                .claim_due(now, permits.len(), self.config.lease())
+                .claim_due(
+                    now,
+                    permits.len(),
+                    self.config.per_target_concurrency,
+                    self.config.lease(),
+                )
                 .await
             {
                 Ok(claimed) => claimed,
@@ -127,47 +134,23 @@ impl ClaimLoop {
             }
 
             let mut permits = permits.into_iter();
-            let mut saturated = Vec::new();
             for delivery in claimed {
-                let global_permit = permits
+                let permit = permits
                     .next()
                     .expect("claimed no more than the permits held");
-                let Ok(target_permit) = self
-                    .target_semaphore(&delivery.delivery.target_id)
-                    .try_acquire_owned()
-                else {
-                    saturated.push(delivery.lease);
-                    continue;
-                };
                 in_flight
                     .lock()
                     .insert(delivery.lease.delivery_id.clone(), delivery.lease.clone());
                 let deliverer = self.deliverer.clone();
                 let results = results.clone();
                 let in_flight = in_flight.clone();
-                let freed = self.freed.clone();
                 attempts.spawn(async move {
                     let attempted = attempt(&deliverer, delivery).await;
                     in_flight.lock().remove(&attempted.result.lease.delivery_id);
                     // The recorder outlives every attempt task.
                     let _ = results.send(attempted).await;
-                    drop((global_permit, target_permit));
-                    freed.notify_one();
+                    drop(permit);
                 });
-            }
-            drop(permits);
-            if !saturated.is_empty() {
-                // These targets are at their limit: give the deliveries back
-                // rather than hold them, and wait for a slot to free up.
-                if let Err(error) = self.deliverer.db.release(&saturated, now).await {
-                    tracing::warn!(%error, "releasing deliveries of saturated targets failed; their leases will lapse");
-                }
-                // Saturation means attempts to those targets are running;
-                // each one signals when it finishes.
-                tokio::select! {
-                    _ = self.freed.notified() => {}
-                    _ = self.stop.cancelled() => {}
-                }
             }
         }
 
@@ -193,18 +176,6 @@ impl ClaimLoop {
             }
         }
         Some(permits)
-    }
-
-    fn target_semaphore(&self, target_id: &str) -> Arc<Semaphore> {
-        let mut per_target = self.per_target.lock();
-        if per_target.len() > 10_000 {
-            let limit = self.config.per_target_concurrency;
-            per_target.retain(|_, s| s.available_permits() < limit);
-        }
-        per_target
-            .entry(target_id.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_target_concurrency)))
-            .clone()
     }
 
     /// Waits for a wake-up, the poll interval (on the injected clock, so a
@@ -254,8 +225,9 @@ async fn attempt(deliverer: &Deliverer, claimed: ClaimedDelivery) -> Attempted {
 }
 
 /// Records finished attempts in batches: whatever has arrived while the
-/// previous transaction ran goes into the next one. System events that fan
-/// out into new deliveries wake the claim loop.
+/// previous transaction ran goes into the next one. Each commit frees its
+/// targets' leases (and may fan system events out), so it wakes the claim
+/// loop.
 async fn record(
     deliverer: Arc<Deliverer>,
     mut receiver: mpsc::Receiver<Attempted>,
@@ -272,14 +244,15 @@ async fn record(
         let mut delay = Duration::from_millis(50);
         loop {
             let now = deliverer.clock.now_ms();
-            match deliverer.db.complete(&results, &events, now).await {
+            match deliverer
+                .db
+                .complete(&results, &events, &deliverer.circuits, now)
+                .await
+            {
                 Ok(completion) => {
-                    if completion
-                        .ingested
-                        .iter()
-                        .any(|outcome| outcome.deliveries > 0)
-                    {
-                        waker.wake();
+                    waker.wake();
+                    for transition in &completion.transitions {
+                        observe_transition(&deliverer, transition);
                     }
                     for lease in &completion.stale {
                         tracing::warn!(delivery = %lease.delivery_id, "attempt finished after its lease lapsed; not recorded");
@@ -295,5 +268,33 @@ async fn record(
                 }
             }
         }
+    }
+}
+
+/// Counts and logs a circuit transition; a disabled target is forgotten by
+/// the target cache so its next delivery sees it inactive.
+fn observe_transition(deliverer: &Deliverer, transition: &sluice_storage::CircuitTransition) {
+    let state = &transition.state;
+    let change = match transition.change {
+        CircuitChange::Opened => "opened",
+        CircuitChange::Closed => "closed",
+        CircuitChange::Disabled => "disabled",
+    };
+    deliverer
+        .metrics
+        .circuit_transitions
+        .with_label_values(&[state.target_kind.as_str(), change])
+        .inc();
+    tracing::warn!(
+        target_id = %state.target_id,
+        store = %state.store_id,
+        failures = state.consecutive_failures,
+        error = state.last_error.as_deref().unwrap_or_default(),
+        "circuit {change}"
+    );
+    if transition.change == CircuitChange::Disabled {
+        deliverer
+            .targets
+            .invalidate(&state.store_id, state.target_kind, &state.target_id);
     }
 }

@@ -62,6 +62,28 @@ impl RetryPolicy {
         Ok(())
     }
 
+    /// How long to wait when the remote side asked for `requested` (or for
+    /// a pause without saying how long): within the configured bounds.
+    pub fn honoured(&self, requested: Option<Duration>) -> Duration {
+        let min = Duration::from_secs(self.min_requested_seconds);
+        requested
+            .unwrap_or(min)
+            .clamp(min, Duration::from_secs(self.max_requested_seconds))
+    }
+
+    /// The delay after a failed circuit probe: the schedule's, or its last
+    /// step once the schedule is used up, since a probe never dead-letters
+    /// its delivery.
+    pub fn after_probe(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
+        match self.after_failure(attempt, None, rng) {
+            NextStep::RetryAfter(delay) => delay,
+            NextStep::GiveUp => self
+                .schedule_seconds
+                .last()
+                .map_or_else(|| self.honoured(None), |s| Duration::from_secs(*s)),
+        }
+    }
+
     /// Attempts made before a delivery is dead-lettered.
     pub fn max_attempts(&self) -> u32 {
         self.schedule_seconds.len() as u32 + 1
@@ -82,10 +104,7 @@ impl RetryPolicy {
             return NextStep::GiveUp;
         };
         let delay = match requested {
-            Some(requested) => requested.clamp(
-                Duration::from_secs(self.min_requested_seconds),
-                Duration::from_secs(self.max_requested_seconds),
-            ),
+            Some(requested) => self.honoured(Some(requested)),
             None => {
                 let spread = if self.jitter > 0.0 {
                     rng.random_range(-self.jitter..=self.jitter)

@@ -40,6 +40,12 @@ pub struct Metrics {
     pub egress_refusals: IntCounterVec,
     /// Sync batches, by connector and status.
     pub sync_batches: IntCounterVec,
+    /// Circuit breaker changes, by target kind and change (`opened`,
+    /// `closed`, `disabled`).
+    pub circuit_transitions: IntCounterVec,
+    /// Targets whose circuit is not closed, by state (`open`, `half_open`)
+    /// and target kind, refreshed from the database when scraped.
+    pub circuits: IntGaugeVec,
 }
 
 impl Metrics {
@@ -130,6 +136,16 @@ impl Metrics {
                 "sync_batches_total",
                 "Sync batches run.",
                 &["connector", "status"],
+            ),
+            circuit_transitions: counter(
+                "circuit_transitions_total",
+                "Target circuit breakers opened, closed or giving their target up.",
+                &["target_kind", "change"],
+            ),
+            circuits: gauge(
+                "circuits",
+                "Targets whose circuit breaker is open or probing.",
+                &["state", "target_kind"],
             ),
             registry,
         }

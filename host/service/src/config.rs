@@ -219,6 +219,30 @@ mod tests {
     }
 
     #[test]
+    fn circuit_settings_are_read_and_checked() {
+        let config = ServiceConfig::parse(
+            "[delivery]\nper_target_concurrency = 8\n[delivery.circuit]\nfailure_threshold = 3\ndisable_after_hours = 24\n",
+        )
+        .unwrap();
+        assert_eq!(config.delivery.per_target_concurrency, 8);
+        let policy = config.delivery.circuit.policy();
+        assert_eq!(policy.failure_threshold, 3);
+        assert_eq!(policy.open_ms, 30_000);
+        assert_eq!(policy.disable_after_ms, 24 * 3_600_000);
+        let error =
+            ServiceConfig::parse("[delivery.circuit]\nopen_seconds = 600\nmax_open_seconds = 60\n")
+                .unwrap()
+                .validate()
+                .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("delivery.circuit.max_open_seconds"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn the_environment_overrides_the_file() {
         let env = |name: &str| match name {
             "SLUICE_LISTEN" => Some("0.0.0.0:9000".to_owned()),

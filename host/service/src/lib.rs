@@ -117,6 +117,7 @@ impl Service {
             metrics.clone(),
             targets.clone(),
             delivery.retry.clone(),
+            delivery.circuit.policy(),
         ));
         let workers = DeliveryWorkers::start(deliverer, delivery);
         let waker = workers.waker();

@@ -16,7 +16,7 @@ use crate::sql::{SqlBuilder, flag, json, to_json};
 use crate::{Db, Result, StorageError};
 
 const CONFIG_COLUMNS: &str = "id, store_id, connector_id, name, event_types, settings, \
-    credential_keys, active, created_at, updated_at";
+    credential_keys, active, created_at, updated_at, rate_limit_per_second";
 
 /// A connector configuration, without its credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub struct ConnectorConfig {
     pub credential_keys: Vec<String>,
     /// Whether new events fan out to it.
     pub active: bool,
+    /// The most deliveries per second its remote system accepts, if declared.
+    pub rate_limit_per_second: Option<u32>,
     /// When it was created.
     pub created_at: UnixMillis,
     /// When it last changed.
@@ -55,6 +57,7 @@ impl ConnectorConfig {
             settings: json(row, "settings", &owner)?,
             credential_keys: json(row, "credential_keys", &owner)?,
             active: flag(row, "active")?,
+            rate_limit_per_second: crate::sql::optional_narrow(row, "rate_limit_per_second")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             id,
@@ -78,6 +81,8 @@ pub struct NewConnectorConfig {
     pub credentials: Credentials,
     /// Whether it starts active.
     pub active: bool,
+    /// The most deliveries per second its remote system accepts, if any.
+    pub rate_limit_per_second: Option<u32>,
 }
 
 /// Changes to a configuration; unset fields stay as they are.
@@ -93,6 +98,8 @@ pub struct ConnectorConfigUpdate {
     pub credentials: Option<Credentials>,
     /// Activate or deactivate.
     pub active: Option<bool>,
+    /// A new rate limit (`Some(None)` removes it).
+    pub rate_limit_per_second: Option<Option<u32>>,
 }
 
 /// What a worker needs to run a configuration.
@@ -116,7 +123,7 @@ impl Db {
         let credential_keys: Vec<&String> = new.credentials.keys().collect();
         let row = sqlx::query(&format!(
             "INSERT INTO connector_configs ({CONFIG_COLUMNS}, credentials_sealed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING {CONFIG_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING {CONFIG_COLUMNS}"
         ))
         .bind(id.as_str())
         .bind(store_id)
@@ -127,6 +134,7 @@ impl Db {
         .bind(to_json(&credential_keys))
         .bind(new.active)
         .bind(now)
+        .bind(new.rate_limit_per_second.map(i64::from))
         .bind(seal_credentials(self.secrets(), &id, &new.credentials))
         .fetch_one(self.writer())
         .await?;
@@ -187,6 +195,10 @@ impl Db {
         }
         if let Some(active) = update.active {
             sql.push(", active = ").bind(active);
+        }
+        if let Some(rate) = update.rate_limit_per_second {
+            sql.push(", rate_limit_per_second = ")
+                .bind(rate.map(i64::from));
         }
         sql.push(" WHERE store_id = ")
             .bind(store_id)

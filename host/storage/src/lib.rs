@@ -8,8 +8,10 @@
 //!
 //! - [`Db`]: connecting, migrations, the SQLite writer/reader split.
 //! - [`events`]: idempotent ingest and fan-out in one transaction.
-//! - [`queue`]: claiming due deliveries under leases, recording attempts in
-//!   batches, releasing on shutdown.
+//! - [`queue`]: claiming due deliveries fairly under leases, recording
+//!   attempts in batches, releasing on shutdown.
+//! - [`health`]: each target's circuit breaker, 429 pause and rate-limit
+//!   send slots, shared by every node.
 //! - [`deliveries`]: listing, inspecting and re-triggering deliveries.
 //! - [`webhooks`], [`connectors`]: the targets, with sealed secrets.
 //! - [`state`]: per-configuration key/value state with expiry and quota.
@@ -25,6 +27,7 @@ pub mod deliveries;
 mod error;
 pub mod events;
 mod fanout;
+pub mod health;
 pub mod queue;
 pub mod rekey;
 pub mod retention;
@@ -43,6 +46,10 @@ pub use deliveries::{
 };
 pub use error::{Result, StorageError};
 pub use events::{EventSource, IngestOutcome, IngestStatus, NewEvent, StoredEvent};
+pub use health::{
+    CircuitChange, CircuitPolicy, CircuitState, CircuitTransition, Circuits, TargetSignal,
+    TargetState,
+};
 pub use queue::{AttemptRecord, AttemptResult, ClaimedDelivery, Completion, Lease, Verdict};
 pub use rekey::RekeyReport;
 pub use retention::PruneReport;

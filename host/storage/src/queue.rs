@@ -1,6 +1,15 @@
 //! The delivery table as a queue: workers claim due deliveries under a lease,
 //! record attempts in batches, and release what they hold when stopping.
 //!
+//! A claim is fair: it walks the targets that have pending work (a skip scan
+//! over `deliveries_pending_by_target`), leaves out those whose circuit is
+//! open or who asked for a pause, gives each of the others at most its
+//! allowance (the per-target cap, or its rate limit if lower, minus the leases
+//! it holds on every node), and interleaves the rows so that every store,
+//! and every target within a store, gets its first row before anyone gets a
+//! second. A backlog on one target therefore never fills a claim, and one
+//! store's burst never delays another store's first delivery.
+//!
 //! A claim moves a delivery's `next_attempt_at` to its lease expiry, so a
 //! leased delivery is simply not due until the lease lapses, and the partial
 //! index on due pending rows is all a claim reads. Every write that ends a
@@ -15,10 +24,11 @@ use sqlx::{AnyConnection, Row};
 
 use crate::deliveries::DELIVERY_COLUMNS;
 use crate::fanout::ingest_in;
-use crate::sql::{ROWS_PER_STATEMENT, SqlBuilder, to_json};
+use crate::health::{self, CircuitTransition, Circuits, TargetSignal};
+use crate::sql::{ROWS_PER_STATEMENT, SqlBuilder, stored, to_json};
 use crate::{
     AttemptOutcome, AttemptTrigger, Backend, Db, Delivery, DeliveryStatus, IngestOutcome, NewEvent,
-    Result, StorageError,
+    Result, StorageError, TargetKind,
 };
 
 /// A worker's hold on one claimed delivery.
@@ -41,6 +51,9 @@ pub struct ClaimedDelivery {
     pub occurred_at: UnixMillis,
     /// The event payload exactly as received.
     pub payload: String,
+    /// Whether this attempt is its target's circuit probe: its result
+    /// decides whether the circuit closes.
+    pub probe: bool,
 }
 
 /// What an attempt decided for its delivery.
@@ -112,6 +125,8 @@ pub struct AttemptResult {
     pub verdict: Verdict,
     /// What happened during the attempt.
     pub attempt: AttemptRecord,
+    /// What it says about the target's health.
+    pub signal: TargetSignal,
 }
 
 /// What [`Db::complete`] did.
@@ -120,39 +135,65 @@ pub struct Completion {
     /// Results not recorded because their lease was no longer held: it
     /// lapsed and another worker claimed the delivery, or it was released.
     pub stale: Vec<Lease>,
-    /// What happened to each system event, in order.
+    /// What happened to each system event, in order (the circuits' own
+    /// events are not listed).
     pub ingested: Vec<IngestOutcome>,
+    /// Circuits that opened, closed or gave their target up.
+    pub transitions: Vec<CircuitTransition>,
 }
 
 impl Db {
-    /// Claims up to `limit` pending deliveries due at `now`, oldest due first,
-    /// under one fresh lease lasting `lease`. Deliveries whose lease lapsed are
-    /// due again. On PostgreSQL concurrent claimers skip each other's rows, so
-    /// no delivery is handed to two workers at once.
+    /// Claims up to `limit` pending deliveries due at `now` under one fresh
+    /// lease lasting `lease`, fairly: at most `per_target` leases held per
+    /// target (fewer for a rate-limited one, one probe for a circuit whose
+    /// back-off ended, none for an open circuit or a paused target), stores
+    /// and then targets taking turns, oldest due first within a target.
+    /// Deliveries whose lease lapsed are due again. On PostgreSQL concurrent
+    /// claimers skip each other's rows, so no delivery is handed to two
+    /// workers at once.
     pub async fn claim_due(
         &self,
         now: UnixMillis,
         limit: usize,
+        per_target: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedDelivery>> {
         let token = new_id("lease");
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let lease_end = now.saturating_add(lease_ms);
+        let mut tx = self.writer().begin().await?;
+        let probes = health::grant_probes(&mut tx, &token, lease_end, now).await?;
         let rows = sqlx::query(&claim_statement(self.backend()))
             .bind(token.as_str())
-            .bind(now.saturating_add(lease_ms))
+            .bind(lease_end)
             .bind(now)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(self.writer())
+            .bind(i64::try_from(per_target).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
             .await?;
-        let event_seqs = rows
+        let mut claimed = rows
             .iter()
-            .map(|row| row.try_get("event_seq"))
-            .collect::<Result<Vec<i64>, _>>()?;
+            .map(|row| {
+                Ok((
+                    Delivery::from_row(row)?,
+                    row.try_get::<i64, _>("event_seq")?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if !probes.is_empty() {
+            let unused: Vec<&str> = probes
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !claimed.iter().any(|(d, _)| d.target_id == *id))
+                .collect();
+            health::return_probes(&mut tx, self.backend(), &token, &unused, now).await?;
+        }
+        tx.commit().await?;
+        let event_seqs: Vec<i64> = claimed.iter().map(|(_, seq)| *seq).collect();
         let bodies = self.event_bodies(&event_seqs).await?;
-        rows.iter()
-            .zip(event_seqs)
-            .map(|(row, event_seq)| {
-                let delivery = Delivery::from_row(row)?;
+        claimed
+            .drain(..)
+            .map(|(delivery, event_seq)| {
                 // The foreign key keeps the event; a miss means the database
                 // was changed behind Sluice's back.
                 let (occurred_at, payload) = bodies.get(&event_seq).cloned().ok_or_else(|| {
@@ -166,6 +207,7 @@ impl Db {
                         delivery_id: delivery.id.clone(),
                         token: token.clone(),
                     },
+                    probe: probes.contains(&delivery.target_id),
                     delivery,
                     occurred_at,
                     payload,
@@ -179,16 +221,20 @@ impl Db {
     ///
     /// For each result whose lease is still held: one attempt row, numbered
     /// after the delivery's previous attempts, and the delivery updated per
-    /// its [`Verdict`] with the lease cleared. Results whose lease is no
-    /// longer held change nothing and come back in [`Completion::stale`].
+    /// its [`Verdict`] with the lease cleared; its [`TargetSignal`] moves its
+    /// target's circuit per `circuits`, whose transitions (and the events
+    /// they raise) are part of the same transaction. Results whose lease is
+    /// no longer held change nothing and come back in [`Completion::stale`].
     pub async fn complete(
         &self,
         results: &[AttemptResult],
         system_events: &[NewEvent],
+        circuits: &Circuits,
         now: UnixMillis,
     ) -> Result<Completion> {
         let mut tx = self.writer().begin().await?;
         let mut stale = Vec::new();
+        let mut reports = Vec::new();
         for chunk in results.chunks(ROWS_PER_STATEMENT) {
             let recorded = update_leased(&mut tx, self.backend(), chunk, now).await?;
             let (current, lapsed): (Vec<_>, Vec<_>) = chunk
@@ -198,10 +244,37 @@ impl Db {
             if !current.is_empty() {
                 insert_attempts(&mut tx, self.backend(), &current, &recorded).await?;
             }
+            for result in current {
+                let target = &recorded[&result.lease.delivery_id];
+                reports.push((
+                    result,
+                    target.store_id.clone(),
+                    target.kind,
+                    target.target_id.clone(),
+                ));
+            }
         }
+        let reports: Vec<health::Report> = reports
+            .iter()
+            .map(|(result, store_id, kind, target_id)| health::Report {
+                store_id,
+                kind: *kind,
+                target_id,
+                lease_token: &result.lease.token,
+                signal: result.signal,
+                error: result.attempt.error.as_deref(),
+            })
+            .collect();
+        let transitions = health::record(&mut tx, self.backend(), &reports, circuits, now).await?;
         let ingested = ingest_in(&mut tx, self.backend(), system_events, now).await?;
+        let raised: Vec<NewEvent> = transitions.iter().filter_map(circuits.raise).collect();
+        ingest_in(&mut tx, self.backend(), &raised, now).await?;
         tx.commit().await?;
-        Ok(Completion { stale, ingested })
+        Ok(Completion {
+            stale,
+            ingested,
+            transitions,
+        })
     }
 
     /// Gives back deliveries a stopping worker holds but will not attempt:
@@ -254,33 +327,92 @@ impl Db {
     }
 }
 
-/// The statement claiming up to `$4` deliveries due at `$3`, oldest due
-/// first, under the lease token `$1` until `$2`.
+/// The statement claiming, under the lease token `$1` until `$2`, up to `$4`
+/// deliveries due at `$3`, at most `$5` leases per target (see
+/// [`Db::claim_due`]).
 fn claim_statement(backend: Backend) -> String {
-    let due = "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-               ORDER BY next_attempt_at LIMIT $4";
+    // Each step below reads an index: the skip scan finds each target with
+    // pending work in one probe, its head and its next rows in one probe
+    // each, so a claim costs O(targets + rows claimed), not O(backlog).
+    let candidates = "WITH RECURSIVE \
+        targets(target_id) AS ( \
+            SELECT MIN(target_id) FROM deliveries WHERE status = 'pending' \
+            UNION ALL \
+            SELECT (SELECT MIN(d.target_id) FROM deliveries d \
+                    WHERE d.status = 'pending' AND d.target_id > targets.target_id) \
+            FROM targets WHERE targets.target_id IS NOT NULL), \
+        heads AS ( \
+            SELECT targets.target_id, \
+                (SELECT d.id FROM deliveries d WHERE d.status = 'pending' \
+                 AND d.target_id = targets.target_id AND d.next_attempt_at <= $3 \
+                 ORDER BY d.next_attempt_at, d.id LIMIT 1) AS head_id \
+            FROM targets WHERE targets.target_id IS NOT NULL), \
+        eligible AS ( \
+            SELECT h.target_id, h.head_id, \
+                CASE WHEN s.circuit = 'half_open' THEN 1 \
+                     WHEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second, $5) < $5 \
+                     THEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second) \
+                     ELSE $5 END \
+                - (SELECT COUNT(*) FROM deliveries l WHERE l.lease_token IS NOT NULL \
+                   AND l.target_id = h.target_id AND l.lease_expires_at > $3) AS allowance \
+            FROM heads h \
+            LEFT JOIN target_states s ON s.target_id = h.target_id \
+            LEFT JOIN webhook_subscriptions w ON w.id = h.target_id \
+            LEFT JOIN connector_configs c ON c.id = h.target_id \
+            WHERE h.head_id IS NOT NULL AND (s.target_id IS NULL \
+                OR (s.circuit = 'closed' AND s.blocked_until <= $3) \
+                OR (s.circuit = 'half_open' AND s.probe_token = $1))), \
+        picked(target_id, id, at, depth, allowance) AS ( \
+            SELECT e.target_id, d.id, d.next_attempt_at, 1, e.allowance \
+            FROM eligible e JOIN deliveries d ON d.id = e.head_id WHERE e.allowance > 0 \
+            UNION ALL \
+            SELECT p.target_id, n.id, n.next_attempt_at, p.depth + 1, p.allowance \
+            FROM picked p JOIN deliveries n ON n.id = ( \
+                SELECT d.id FROM deliveries d WHERE d.status = 'pending' \
+                AND d.target_id = p.target_id AND d.next_attempt_at <= $3 \
+                AND (d.next_attempt_at > p.at OR (d.next_attempt_at = p.at AND d.id > p.id)) \
+                ORDER BY d.next_attempt_at, d.id LIMIT 1) \
+            WHERE p.depth < p.allowance), \
+        ranked AS ( \
+            SELECT p.id, p.at, ROW_NUMBER() OVER ( \
+                PARTITION BY d.store_id ORDER BY p.depth, p.at, p.id) AS turn \
+            FROM picked p JOIN deliveries d ON d.id = p.id), \
+        candidates AS (SELECT id FROM ranked ORDER BY turn, at, id LIMIT $4) ";
     let claimed = match backend {
         // One writer: there is nobody to skip.
-        Backend::Sqlite => format!("id IN ({due})"),
-        // SKIP LOCKED lets concurrent claimers pass each other's rows; the
-        // array makes PostgreSQL fetch the claimed rows by id instead of
-        // hashing the whole table against them.
-        Backend::Postgres => format!("id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"),
+        Backend::Sqlite => "id IN (SELECT id FROM candidates)".to_owned(),
+        // SKIP LOCKED lets concurrent claimers pass each other's rows, and
+        // the conditions are checked again on rows changed since the
+        // candidates were read; the array makes PostgreSQL fetch the claimed
+        // rows by id instead of hashing the whole table against them.
+        Backend::Postgres => "id = ANY(ARRAY(SELECT id FROM deliveries WHERE id IN \
+            (SELECT id FROM candidates) AND status = 'pending' AND next_attempt_at <= $3 \
+            FOR UPDATE SKIP LOCKED))"
+            .to_owned(),
     };
     format!(
-        "UPDATE deliveries SET lease_token = $1, lease_expires_at = $2, next_attempt_at = $2, \
-         updated_at = $3 WHERE {claimed} RETURNING {DELIVERY_COLUMNS}, event_seq"
+        "{candidates}UPDATE deliveries SET lease_token = $1, lease_expires_at = $2, \
+         next_attempt_at = $2, updated_at = $3 WHERE {claimed} \
+         RETURNING {DELIVERY_COLUMNS}, event_seq"
     )
 }
 
+/// A recorded delivery's store, target and new attempt count.
+struct Recorded {
+    store_id: String,
+    kind: TargetKind,
+    target_id: String,
+    attempt_count: i64,
+}
+
 /// Applies the verdicts of `results` to the deliveries whose lease is still
-/// held; returns their (store id, new attempt count) by delivery id.
+/// held; returns what they became, by delivery id.
 async fn update_leased(
     conn: &mut AnyConnection,
     backend: Backend,
     results: &[AttemptResult],
     now: UnixMillis,
-) -> Result<HashMap<String, (String, i64)>> {
+) -> Result<HashMap<String, Recorded>> {
     let mut sql = SqlBuilder::new(backend, "UPDATE deliveries SET updated_at = ");
     sql.bind(now).push(
         ", status = v.column3, next_attempt_at = v.column4, last_error = v.column5, \
@@ -304,7 +436,7 @@ async fn update_leased(
     })
     .push(
         ") AS v WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 \
-         RETURNING id, store_id, attempt_count",
+         RETURNING id, store_id, target_kind, target_id, attempt_count",
     );
     sql.fetch_all(&mut *conn)
         .await?
@@ -312,7 +444,12 @@ async fn update_leased(
         .map(|row| {
             Ok((
                 row.try_get("id")?,
-                (row.try_get("store_id")?, row.try_get("attempt_count")?),
+                Recorded {
+                    store_id: row.try_get("store_id")?,
+                    kind: stored(row, "target_kind")?,
+                    target_id: row.try_get("target_id")?,
+                    attempt_count: row.try_get("attempt_count")?,
+                },
             ))
         })
         .collect()
@@ -324,7 +461,7 @@ async fn insert_attempts(
     conn: &mut AnyConnection,
     backend: Backend,
     results: &[&AttemptResult],
-    recorded: &HashMap<String, (String, i64)>,
+    recorded: &HashMap<String, Recorded>,
 ) -> Result<()> {
     let mut sql = SqlBuilder::new(
         backend,
@@ -333,7 +470,11 @@ async fn insert_attempts(
          error, report, next_attempt_at)",
     );
     sql.values(results, |row, result| {
-        let (store_id, number) = &recorded[&result.lease.delivery_id];
+        let Recorded {
+            store_id,
+            attempt_count: number,
+            ..
+        } = &recorded[&result.lease.delivery_id];
         let attempt = &result.attempt;
         let next_attempt_at = match result.verdict {
             Verdict::RetryAt(at) => Some(at),

@@ -232,6 +232,17 @@ where
     T::try_from(value).map_err(|error| StorageError::corrupt(column, error))
 }
 
+/// Reads a nullable integer column into a narrower type such as `u32`.
+pub(crate) fn optional_narrow<T>(row: &AnyRow, column: &str) -> Result<Option<T>>
+where
+    T: TryFrom<i64>,
+    T::Error: std::fmt::Display,
+{
+    row.try_get::<Option<i64>, _>(column)?
+        .map(|value| T::try_from(value).map_err(|error| StorageError::corrupt(column, error)))
+        .transpose()
+}
+
 /// Reads a flag: `BOOLEAN` on PostgreSQL, a 0/1 integer on SQLite (whose
 /// `BOOLEAN` the `Any` driver cannot decode).
 pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {

@@ -17,8 +17,8 @@ use crate::{Db, Result, StorageError};
 /// How long secrets replaced by a rotation keep signing: 24 hours.
 pub const SECRET_ROTATION_OVERLAP_MS: UnixMillis = 24 * 60 * 60 * 1000;
 
-const SUBSCRIPTION_COLUMNS: &str =
-    "id, store_id, name, url, event_types, active, disabled_reason, created_at, updated_at";
+const SUBSCRIPTION_COLUMNS: &str = "id, store_id, name, url, event_types, active, \
+    disabled_reason, created_at, updated_at, rate_limit_per_second";
 
 /// A store's subscription to events, delivered as signed HTTP POSTs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub struct WebhookSubscription {
     pub active: bool,
     /// Why Sluice deactivated it, if it did.
     pub disabled_reason: Option<String>,
+    /// The most requests per second its receiver accepts, if it declared it.
+    pub rate_limit_per_second: Option<u32>,
     /// When it was created.
     pub created_at: UnixMillis,
     /// When it last changed.
@@ -53,6 +55,7 @@ impl WebhookSubscription {
             event_types: json(row, "event_types", &format!("webhook subscription {id}"))?,
             active: flag(row, "active")?,
             disabled_reason: row.try_get("disabled_reason")?,
+            rate_limit_per_second: crate::sql::optional_narrow(row, "rate_limit_per_second")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             id,
@@ -71,6 +74,8 @@ pub struct NewWebhookSubscription {
     pub event_types: Vec<EventTypePattern>,
     /// Its first signing secret (`whsec_...`).
     pub signing_secret: SecretString,
+    /// The most requests per second its receiver accepts, if any.
+    pub rate_limit_per_second: Option<u32>,
 }
 
 /// Changes to a subscription; unset fields stay as they are.
@@ -84,6 +89,8 @@ pub struct WebhookSubscriptionUpdate {
     pub event_types: Option<Vec<EventTypePattern>>,
     /// Activate or deactivate; either clears `disabled_reason`.
     pub active: Option<bool>,
+    /// A new rate limit (`Some(None)` removes it).
+    pub rate_limit_per_second: Option<Option<u32>>,
 }
 
 /// A signing secret's metadata; the secret itself is never read back.
@@ -118,7 +125,7 @@ impl Db {
         let mut tx = self.writer().begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7) RETURNING {SUBSCRIPTION_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7, $8) RETURNING {SUBSCRIPTION_COLUMNS}"
         ))
         .bind(id.as_str())
         .bind(store_id)
@@ -127,6 +134,7 @@ impl Db {
         .bind(to_json(&new.event_types))
         .bind(true)
         .bind(now)
+        .bind(new.rate_limit_per_second.map(i64::from))
         .fetch_one(&mut *tx)
         .await?;
         self.insert_secret(&mut tx, store_id, &id, &new.signing_secret, now)
@@ -194,6 +202,10 @@ impl Db {
         }
         if let Some(active) = update.active {
             sql.push(", disabled_reason = NULL, active = ").bind(active);
+        }
+        if let Some(rate) = update.rate_limit_per_second {
+            sql.push(", rate_limit_per_second = ")
+                .bind(rate.map(i64::from));
         }
         sql.push(" WHERE store_id = ")
             .bind(store_id)

@@ -1,7 +1,8 @@
 use std::time::Duration;
 
 use sluice_storage::{
-    AttemptTrigger, DeliveryFilter, DeliveryStatus, PageRequest, StorageError, TargetKind, Verdict,
+    AttemptTrigger, Circuits, DeliveryFilter, DeliveryStatus, PageRequest, StorageError,
+    TargetKind, Verdict,
 };
 
 use crate::support::{T0, TestDb, attempted, connector, event, webhook};
@@ -17,12 +18,14 @@ fn first_page(limit: u32) -> PageRequest {
 
 /// Dead-letters every delivery due at `now`.
 async fn dead_letter_all(db: &TestDb, now: i64) {
-    let claimed = db.claim_due(now, 1_000, LEASE).await.unwrap();
+    let claimed = db.claim_due(now, 1_000, 1_000, LEASE).await.unwrap();
     let results: Vec<_> = claimed
         .iter()
         .map(|c| attempted(c, Verdict::Failed, now))
         .collect();
-    db.complete(&results, &[], now).await.unwrap();
+    db.complete(&results, &[], &Circuits::default(), now)
+        .await
+        .unwrap();
 }
 
 on_both_backends! {
@@ -77,10 +80,10 @@ on_both_backends! {
         assert_eq!(retried.next_trigger, AttemptTrigger::Manual);
         assert_eq!(retried.finished_at, None);
 
-        let claim = db.claim_due(T0 + 1_000, 10, LEASE).await.unwrap().remove(0);
+        let claim = db.claim_due(T0 + 1_000, 10, 10, LEASE).await.unwrap().remove(0);
         assert_eq!(claim.delivery.next_trigger, AttemptTrigger::Manual);
         let delivered = Verdict::Delivered { external_id: None };
-        db.complete(&[attempted(&claim, delivered, T0 + 1_000)], &[], T0 + 1_001).await.unwrap();
+        db.complete(&[attempted(&claim, delivered, T0 + 1_000)], &[], &Circuits::default(), T0 + 1_001).await.unwrap();
         let detail = db.get_delivery("store_a", &dead.id).await.unwrap();
         assert_eq!(detail.delivery.status, DeliveryStatus::Delivered);
         assert_eq!(detail.delivery.next_trigger, AttemptTrigger::Scheduled);
@@ -91,19 +94,19 @@ on_both_backends! {
     async fn retry_now_brings_a_backed_off_delivery_forward(db: TestDb) {
         webhook(&db, "store_a", &["order.*"]).await;
         db.ingest(&[event("store_a", "evt_1", "order.placed")], T0).await.unwrap();
-        let claim = db.claim_due(T0, 10, LEASE).await.unwrap().remove(0);
-        db.complete(&[attempted(&claim, Verdict::RetryAt(T0 + 7_200_000), T0)], &[], T0).await.unwrap();
+        let claim = db.claim_due(T0, 10, 10, LEASE).await.unwrap().remove(0);
+        db.complete(&[attempted(&claim, Verdict::RetryAt(T0 + 7_200_000), T0)], &[], &Circuits::default(), T0).await.unwrap();
 
         db.retry_delivery_now("store_a", &claim.delivery.id, T0 + 5).await.unwrap();
-        assert_eq!(db.claim_due(T0 + 5, 10, LEASE).await.unwrap().len(), 1);
+        assert_eq!(db.claim_due(T0 + 5, 10, 10, LEASE).await.unwrap().len(), 1);
     }
 
     async fn retry_now_refuses_delivered_and_in_flight_deliveries(db: TestDb) {
         webhook(&db, "store_a", &["order.*"]).await;
         db.ingest(&[event("store_a", "evt_1", "order.placed"), event("store_a", "evt_2", "order.placed")], T0).await.unwrap();
-        let claimed = db.claim_due(T0, 10, LEASE).await.unwrap();
+        let claimed = db.claim_due(T0, 10, 10, LEASE).await.unwrap();
         let delivered = Verdict::Delivered { external_id: None };
-        db.complete(&[attempted(&claimed[0], delivered, T0)], &[], T0).await.unwrap();
+        db.complete(&[attempted(&claimed[0], delivered, T0)], &[], &Circuits::default(), T0).await.unwrap();
 
         let error = db.retry_delivery_now("store_a", &claimed[0].delivery.id, T0 + 1).await.unwrap_err();
         assert!(matches!(&error, StorageError::Conflict(m) if m.contains("delivered already")), "{error}");
@@ -129,7 +132,7 @@ on_both_backends! {
         assert_eq!(still_dead.len(), 1);
         assert_eq!(still_dead[0].target_kind, TargetKind::Connector);
 
-        let due: Vec<_> = db.claim_due(T0 + 2, 10, LEASE).await.unwrap();
+        let due: Vec<_> = db.claim_due(T0 + 2, 10, 10, LEASE).await.unwrap();
         assert_eq!(due.len(), 3, "the revived one and the two new ones");
         let revived = due.iter().find(|c| c.delivery.event_id == "evt_1").unwrap();
         assert_eq!(revived.delivery.next_trigger, AttemptTrigger::Manual);

@@ -88,7 +88,7 @@ on_both_backends! {
         assert!(outcomes.iter().all(|o| o.status == IngestStatus::Created));
         let deliveries: usize = outcomes.iter().map(|o| o.deliveries).sum();
         assert_eq!(deliveries, 1_000 + 500);
-        let claimed = db.claim_due(T0, 2_000, std::time::Duration::from_secs(60)).await.unwrap();
+        let claimed = db.claim_due(T0, 2_000, 2_000, std::time::Duration::from_secs(60)).await.unwrap();
         assert_eq!(claimed.len(), 1_500);
     }
 

@@ -7,6 +7,7 @@ mod support;
 mod admin_tokens;
 mod connectors;
 mod deliveries;
+mod fairness;
 mod ingest;
 mod queue;
 mod rekey;

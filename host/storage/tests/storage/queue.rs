@@ -2,7 +2,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use sluice_storage::{
-    AttemptOutcome, AttemptTrigger, DeliveryStatus, EventSource, IngestStatus, NewEvent, Verdict,
+    AttemptOutcome, AttemptTrigger, Circuits, DeliveryStatus, EventSource, IngestStatus, NewEvent,
+    Verdict,
 };
 
 use crate::support::{T0, TestDb, attempted, event, webhook};
@@ -22,9 +23,9 @@ async fn pending(db: &TestDb, count: usize) {
 on_both_backends! {
     async fn claims_take_due_deliveries_once_with_their_event(db: TestDb) {
         pending(&db, 1).await;
-        assert!(db.claim_due(T0 - 1, 10, LEASE).await.unwrap().is_empty(), "not due yet");
+        assert!(db.claim_due(T0 - 1, 10, 10, LEASE).await.unwrap().is_empty(), "not due yet");
 
-        let claimed = db.claim_due(T0, 10, LEASE).await.unwrap();
+        let claimed = db.claim_due(T0, 10, 10, LEASE).await.unwrap();
         assert_eq!(claimed.len(), 1);
         let claim = &claimed[0];
         assert_eq!(claim.payload, r#"{"id":"evt_0"}"#);
@@ -33,18 +34,18 @@ on_both_backends! {
         assert_eq!(claim.delivery.lease_token.as_deref(), Some(claim.lease.token.as_str()));
         assert_eq!(claim.delivery.lease_expires_at, T0 + LEASE_MS);
 
-        assert!(db.claim_due(T0 + LEASE_MS - 1, 10, LEASE).await.unwrap().is_empty(), "leased");
+        assert!(db.claim_due(T0 + LEASE_MS - 1, 10, 10, LEASE).await.unwrap().is_empty(), "leased");
     }
 
     async fn a_lapsed_lease_is_claimed_again_and_the_old_holder_cannot_complete(db: TestDb) {
         pending(&db, 1).await;
-        let first = db.claim_due(T0, 10, LEASE).await.unwrap().remove(0);
-        let second = db.claim_due(T0 + LEASE_MS, 10, LEASE).await.unwrap().remove(0);
+        let first = db.claim_due(T0, 10, 10, LEASE).await.unwrap().remove(0);
+        let second = db.claim_due(T0 + LEASE_MS, 10, 10, LEASE).await.unwrap().remove(0);
         assert_eq!(first.delivery.id, second.delivery.id);
         assert_ne!(first.lease.token, second.lease.token);
 
         let late = attempted(&first, Verdict::Delivered { external_id: None }, T0 + LEASE_MS + 1);
-        let completion = db.complete(&[late], &[], T0 + LEASE_MS + 1).await.unwrap();
+        let completion = db.complete(&[late], &[], &Circuits::default(), T0 + LEASE_MS + 1).await.unwrap();
         assert_eq!(completion.stale, std::slice::from_ref(&first.lease));
         let detail = db.get_delivery("store_a", &first.delivery.id).await.unwrap();
         assert_eq!(detail.delivery.status, DeliveryStatus::Pending);
@@ -52,7 +53,7 @@ on_both_backends! {
         assert!(detail.attempts.is_empty());
 
         let current = attempted(&second, Verdict::Delivered { external_id: None }, T0 + LEASE_MS + 2);
-        assert!(db.complete(&[current], &[], T0 + LEASE_MS + 2).await.unwrap().stale.is_empty());
+        assert!(db.complete(&[current], &[], &Circuits::default(), T0 + LEASE_MS + 2).await.unwrap().stale.is_empty());
         let detail = db.get_delivery("store_a", &first.delivery.id).await.unwrap();
         assert_eq!(detail.delivery.status, DeliveryStatus::Delivered);
         assert_eq!(detail.attempts.len(), 1);
@@ -60,8 +61,8 @@ on_both_backends! {
 
     async fn a_retry_is_due_at_its_time_and_every_attempt_is_recorded(db: TestDb) {
         pending(&db, 1).await;
-        let first = db.claim_due(T0, 10, LEASE).await.unwrap().remove(0);
-        db.complete(&[attempted(&first, Verdict::RetryAt(T0 + 300_000), T0)], &[], T0 + 20).await.unwrap();
+        let first = db.claim_due(T0, 10, 10, LEASE).await.unwrap().remove(0);
+        db.complete(&[attempted(&first, Verdict::RetryAt(T0 + 300_000), T0)], &[], &Circuits::default(), T0 + 20).await.unwrap();
 
         let detail = db.get_delivery("store_a", &first.delivery.id).await.unwrap();
         assert_eq!(detail.delivery.status, DeliveryStatus::Pending);
@@ -69,12 +70,12 @@ on_both_backends! {
         assert_eq!(detail.delivery.next_attempt_at, T0 + 300_000);
         assert_eq!(detail.delivery.last_error.as_deref(), Some("HTTP 503"));
         assert_eq!(detail.delivery.lease_token, None);
-        assert!(db.claim_due(T0 + 299_999, 10, LEASE).await.unwrap().is_empty());
+        assert!(db.claim_due(T0 + 299_999, 10, 10, LEASE).await.unwrap().is_empty());
 
-        let second = db.claim_due(T0 + 300_000, 10, LEASE).await.unwrap().remove(0);
+        let second = db.claim_due(T0 + 300_000, 10, 10, LEASE).await.unwrap().remove(0);
         assert_eq!(second.delivery.attempt_count, 1);
         let delivered = Verdict::Delivered { external_id: Some("msg_42".into()) };
-        db.complete(&[attempted(&second, delivered, T0 + 300_000)], &[], T0 + 300_050).await.unwrap();
+        db.complete(&[attempted(&second, delivered, T0 + 300_000)], &[], &Circuits::default(), T0 + 300_050).await.unwrap();
 
         let detail = db.get_delivery("store_a", &first.delivery.id).await.unwrap();
         assert_eq!(detail.delivery.status, DeliveryStatus::Delivered);
@@ -97,19 +98,19 @@ on_both_backends! {
 
     async fn exhausted_and_failed_attempts_dead_letter_the_delivery(db: TestDb) {
         pending(&db, 2).await;
-        let claimed = db.claim_due(T0, 10, LEASE).await.unwrap();
+        let claimed = db.claim_due(T0, 10, 10, LEASE).await.unwrap();
         let results = [
             attempted(&claimed[0], Verdict::Exhausted, T0),
             attempted(&claimed[1], Verdict::Failed, T0),
         ];
-        db.complete(&results, &[], T0 + 1).await.unwrap();
+        db.complete(&results, &[], &Circuits::default(), T0 + 1).await.unwrap();
         for (claim, outcome) in claimed.iter().zip([AttemptOutcome::Retry, AttemptOutcome::Failed]) {
             let detail = db.get_delivery("store_a", &claim.delivery.id).await.unwrap();
             assert_eq!(detail.delivery.status, DeliveryStatus::Dead);
             assert_eq!(detail.delivery.finished_at, Some(T0 + 1));
             assert_eq!(detail.attempts[0].outcome, outcome);
         }
-        assert!(db.claim_due(T0 + 10 * LEASE_MS, 10, LEASE).await.unwrap().is_empty());
+        assert!(db.claim_due(T0 + 10 * LEASE_MS, 10, 10, LEASE).await.unwrap().is_empty());
     }
 
     async fn concurrent_claimers_never_get_the_same_delivery(db: TestDb) {
@@ -120,7 +121,7 @@ on_both_backends! {
                 tokio::spawn(async move {
                     let mut mine = Vec::new();
                     loop {
-                        let batch = db.claim_due(T0, 15, LEASE).await.unwrap();
+                        let batch = db.claim_due(T0, 15, 1_000, LEASE).await.unwrap();
                         if batch.is_empty() {
                             return mine;
                         }
@@ -140,13 +141,13 @@ on_both_backends! {
 
     async fn released_deliveries_are_due_again_at_once(db: TestDb) {
         pending(&db, 3).await;
-        let claimed = db.claim_due(T0, 10, LEASE).await.unwrap();
+        let claimed = db.claim_due(T0, 10, 10, LEASE).await.unwrap();
         let leases: Vec<_> = claimed[..2].iter().map(|c| c.lease.clone()).collect();
         assert_eq!(db.release(&leases, T0 + 5).await.unwrap(), 2);
         assert_eq!(db.release(&leases, T0 + 5).await.unwrap(), 0, "no longer held");
 
         let again: HashSet<_> = db
-            .claim_due(T0 + 5, 10, LEASE)
+            .claim_due(T0 + 5, 10, 10, LEASE)
             .await
             .unwrap()
             .into_iter()
@@ -159,18 +160,18 @@ on_both_backends! {
     async fn system_events_fan_out_in_the_completing_transaction(db: TestDb) {
         pending(&db, 1).await;
         let watcher = webhook(&db, "store_a", &["webhook.*"]).await;
-        let claim = db.claim_due(T0, 10, LEASE).await.unwrap().remove(0);
+        let claim = db.claim_due(T0, 10, 10, LEASE).await.unwrap().remove(0);
         let dead_lettered = NewEvent {
             source: EventSource::System,
             ..crate::support::event("store_a", "sys_1", "webhook.dead_lettered")
         };
         let completion = db
-            .complete(&[attempted(&claim, Verdict::Failed, T0)], &[dead_lettered.clone(), dead_lettered], T0 + 1)
+            .complete(&[attempted(&claim, Verdict::Failed, T0)], &[dead_lettered.clone(), dead_lettered], &Circuits::default(), T0 + 1)
             .await
             .unwrap();
         let statuses: Vec<_> = completion.ingested.iter().map(|o| (o.status, o.deliveries)).collect();
         assert_eq!(statuses, [(IngestStatus::Created, 1), (IngestStatus::Duplicate, 0)]);
-        let next = db.claim_due(T0 + 1, 10, LEASE).await.unwrap();
+        let next = db.claim_due(T0 + 1, 10, 10, LEASE).await.unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].delivery.target_id, watcher.id);
         assert_eq!(next[0].delivery.event_type, "webhook.dead_lettered");
@@ -178,13 +179,13 @@ on_both_backends! {
 
     async fn system_events_nobody_subscribes_to_are_not_stored(db: TestDb) {
         pending(&db, 1).await;
-        let claim = db.claim_due(T0, 10, LEASE).await.unwrap().remove(0);
+        let claim = db.claim_due(T0, 10, 10, LEASE).await.unwrap().remove(0);
         let delivered = NewEvent {
             source: EventSource::System,
             ..crate::support::event("store_a", "sys_1", "webhook.delivered")
         };
         let completion = db
-            .complete(&[attempted(&claim, Verdict::Delivered { external_id: None }, T0)], &[delivered], T0 + 1)
+            .complete(&[attempted(&claim, Verdict::Delivered { external_id: None }, T0)], &[delivered], &Circuits::default(), T0 + 1)
             .await
             .unwrap();
         assert!(completion.ingested.is_empty());

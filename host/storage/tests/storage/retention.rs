@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use sluice_storage::{DeliveryFilter, PageRequest, PruneReport, StorageError, Verdict};
+use sluice_storage::{Circuits, DeliveryFilter, PageRequest, PruneReport, StorageError, Verdict};
 
 use crate::support::{T0, TestDb, attempted, event, webhook};
 
@@ -9,12 +9,14 @@ const DAY: i64 = 86_400_000;
 
 /// Completes every delivery due at `now` with the verdict `decide` picks by event id.
 async fn complete_due(db: &TestDb, now: i64, decide: impl Fn(&str) -> Verdict) {
-    let claimed = db.claim_due(now, 100, LEASE).await.unwrap();
+    let claimed = db.claim_due(now, 100, 100, LEASE).await.unwrap();
     let results: Vec<_> = claimed
         .iter()
         .map(|c| attempted(c, decide(&c.delivery.event_id), now))
         .collect();
-    db.complete(&results, &[], now).await.unwrap();
+    db.complete(&results, &[], &Circuits::default(), now)
+        .await
+        .unwrap();
 }
 
 on_both_backends! {

@@ -17,7 +17,8 @@ use sluice_core::{EventTypePattern, UnixMillis, new_id};
 use sluice_secrets::{MasterKey, SecretBox, SecretString};
 use sluice_storage::{
     AttemptRecord, AttemptResult, ClaimedDelivery, ConnectorConfig, Credentials, Db, EventSource,
-    NewConnectorConfig, NewEvent, NewWebhookSubscription, Verdict, WebhookSubscription,
+    NewConnectorConfig, NewEvent, NewWebhookSubscription, TargetSignal, Verdict,
+    WebhookSubscription,
 };
 use sqlx::{Connection, Executor};
 
@@ -184,6 +185,7 @@ pub async fn webhook(db: &Db, store_id: &str, event_types: &[&str]) -> WebhookSu
             url: "https://example.com/hooks".into(),
             event_types: patterns(event_types),
             signing_secret: SecretString::new("whsec_first"),
+            rate_limit_per_second: None,
         },
         T0,
     )
@@ -207,6 +209,7 @@ pub async fn connector(
             settings: [("channel".to_owned(), "#orders".to_owned())].into(),
             credentials: Credentials::from([("bot_token".to_owned(), SecretString::new("xoxb-1"))]),
             active,
+            rate_limit_per_second: None,
         },
         T0,
     )
@@ -234,5 +237,6 @@ pub fn attempted(claimed: &ClaimedDelivery, verdict: Verdict, now: UnixMillis) -
             error,
             report: None,
         },
+        signal: TargetSignal::Neutral,
     }
 }

@@ -54,7 +54,7 @@ on_both_backends! {
     async fn events_and_deliveries_are_invisible_to_other_stores(db: TestDb) {
         webhook(&db, "store_a", &["order.*"]).await;
         db.ingest(&[event("store_a", "evt_1", "order.placed")], T0).await.unwrap();
-        let claim = db.claim_due(T0, 10, Duration::from_secs(60)).await.unwrap().remove(0);
+        let claim = db.claim_due(T0, 10, 10, Duration::from_secs(60)).await.unwrap().remove(0);
         db.release(std::slice::from_ref(&claim.lease), T0).await.unwrap();
         let delivery_id = claim.delivery.id;
 

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_storage::{AttemptResult, NewEvent, Verdict};
+use sluice_storage::{AttemptResult, Circuits, NewEvent, Verdict};
 
 use crate::support::{T0, TestDb, attempted, event, webhook};
 
@@ -32,7 +32,7 @@ async fn measure(db: TestDb) {
     loop {
         let claim_started = Instant::now();
         let claimed = db
-            .claim_due(T0, CLAIM_BATCH, Duration::from_secs(60))
+            .claim_due(T0, CLAIM_BATCH, CLAIM_BATCH, Duration::from_secs(60))
             .await
             .unwrap();
         claiming += claim_started.elapsed();
@@ -44,7 +44,9 @@ async fn measure(db: TestDb) {
             .map(|c| attempted(c, Verdict::Delivered { external_id: None }, T0))
             .collect();
         let complete_started = Instant::now();
-        db.complete(&results, &[], T0).await.unwrap();
+        db.complete(&results, &[], &Circuits::default(), T0)
+            .await
+            .unwrap();
         completing += complete_started.elapsed();
         delivered += claimed.len();
     }

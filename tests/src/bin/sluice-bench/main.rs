@@ -14,9 +14,14 @@
 //!   exchanges the fake saw, and the time per order sync batch of 100 (Amazon,
 //!   eBay) in the runtime (median, p99).
 //!
-//! `SLUICE_BENCH_ONLY=runtime|service|marketplace` runs one part; `SLUICE_BENCH_SCALE`
+//! - Fairness: store B's acceptance-to-delivery latency alone and beside
+//!   store A's backlog of 3,000 events on a 2-second webhook, and deliveries
+//!   per second to 1,000 targets of mixed speed.
+//!
+//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness` runs one part; `SLUICE_BENCH_SCALE`
 //! (default 1.0) scales the amounts of work.
 
+mod fairness;
 mod marketplace;
 mod runtime;
 mod service;
@@ -51,6 +56,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if only.is_empty() || only == "marketplace" {
         marketplace::run().await?;
+    }
+    if only.is_empty() || only == "fairness" {
+        fairness::run().await?;
     }
     Ok(())
 }

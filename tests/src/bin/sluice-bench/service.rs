@@ -31,7 +31,7 @@ struct Sink {
     latencies_ms: Mutex<Vec<f64>>,
 }
 
-fn now_us() -> u64 {
+pub(crate) fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")
@@ -113,7 +113,7 @@ pub(crate) fn start(
     Ok(Process { child, base })
 }
 
-fn events(store: &str, prefix: &str, from: usize, count: usize) -> Value {
+pub(crate) fn events(store: &str, prefix: &str, from: usize, count: usize) -> Value {
     Value::Array(
         (from..from + count)
             .map(|i| {
