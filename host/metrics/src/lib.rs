@@ -40,6 +40,16 @@ pub struct Metrics {
     pub egress_refusals: IntCounterVec,
     /// Sync batches, by connector and status.
     pub sync_batches: IntCounterVec,
+    /// Requests refused by credential checks, by reason (`unknown`,
+    /// `mismatch`, `revoked`, `expired`, `throttled` for a source over its
+    /// failure limit, `busy` when the hash queue is full).
+    pub auth_refusals: IntCounterVec,
+    /// Verified-credential cache lookups, by result (`hit`, `revalidated`, `miss`).
+    pub credential_cache_lookups: IntCounterVec,
+    /// Slow credential hashes verified, by result (`match`, `mismatch`).
+    pub credential_hashes: IntCounterVec,
+    /// `last_used_at` rows written by the coalesced flushes.
+    pub credential_last_used_writes: IntCounterVec,
 }
 
 impl Metrics {
@@ -130,6 +140,26 @@ impl Metrics {
                 "sync_batches_total",
                 "Sync batches run.",
                 &["connector", "status"],
+            ),
+            auth_refusals: counter(
+                "auth_refusals_total",
+                "Requests refused by credential checks.",
+                &["reason"],
+            ),
+            credential_cache_lookups: counter(
+                "credential_cache_lookups_total",
+                "Verified-credential cache lookups.",
+                &["result"],
+            ),
+            credential_hashes: counter(
+                "credential_hash_verifications_total",
+                "Slow credential hashes verified.",
+                &["result"],
+            ),
+            credential_last_used_writes: counter(
+                "credential_last_used_writes_total",
+                "last_used_at rows written by coalesced flushes.",
+                &[],
             ),
             registry,
         }

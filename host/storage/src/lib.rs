@@ -16,10 +16,13 @@
 //! - [`sync`]: sync positions (cursors under leases), seen record versions
 //!   and the sync log.
 //! - [`retention`]: chunked pruning of what is delivered and old.
+//! - [`credentials`]: API keys and OAuth clients of stores (hashed
+//!   secrets), their access tokens and the audit log of their management.
 //! - [`admin_tokens`], [`rekey`].
 
 pub mod admin_tokens;
 pub mod connectors;
+pub mod credentials;
 mod db;
 pub mod deliveries;
 mod error;
@@ -36,6 +39,9 @@ pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
 pub use connectors::{ConnectorConfig, ConnectorConfigUpdate, ConnectorTarget, NewConnectorConfig};
+pub use credentials::{
+    AuditEntry, CredentialKind, NewCredential, StoredAccessToken, StoredCredential,
+};
 pub use db::{Backend, Db};
 pub use deliveries::{
     Attempt, AttemptOutcome, AttemptTrigger, Delivery, DeliveryDetail, DeliveryFilter,
