@@ -19,9 +19,11 @@
 //! - [`credentials`]: API keys and OAuth clients of stores (hashed
 //!   secrets), their access tokens and the audit log of their management.
 //! - [`admin_tokens`], [`rekey`].
+//! - [`console_sessions`]: the admin console's sessions, and the stores it lists.
 
 pub mod admin_tokens;
 pub mod connectors;
+pub mod console_sessions;
 pub mod credentials;
 mod db;
 pub mod deliveries;
@@ -38,6 +40,7 @@ pub mod sync;
 pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
+pub use console_sessions::ConsoleSession;
 pub use connectors::{ConnectorConfig, ConnectorConfigUpdate, ConnectorTarget, NewConnectorConfig};
 pub use credentials::{
     AuditEntry, CredentialKind, NewCredential, StoredAccessToken, StoredCredential,
