@@ -301,8 +301,19 @@ pub async fn create(
     body: Body,
 ) -> ApiResult<impl IntoResponse> {
     let request: CreateConfiguration = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    let created = create_configuration(&state, &store_id, request).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Checks a configuration against its connector's manifest and creates it;
+/// the API and the console both create through here.
+pub async fn create_configuration(
+    state: &AppState,
+    store_id: &str,
+    request: CreateConfiguration,
+) -> ApiResult<ConfigurationView> {
     check_name(&request.name)?;
-    let connector = installed(&state, "connector_id", &request.connector_id)?;
+    let connector = installed(state, "connector_id", &request.connector_id)?;
     let (event_types, checked) = check_against_manifest(
         connector.manifest(),
         request.event_types.as_deref(),
@@ -312,7 +323,7 @@ pub async fn create(
     let created = state
         .db
         .create_connector_config(
-            &store_id,
+            store_id,
             &NewConnectorConfig {
                 connector_id: request.connector_id,
                 name: request.name,
@@ -324,10 +335,7 @@ pub async fn create(
             state.clock.now_ms(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ConfigurationView::from(created)),
-    ))
+    Ok(created.into())
 }
 
 /// Lists the store's configurations.
@@ -384,11 +392,24 @@ pub async fn update(
     body: Body,
 ) -> ApiResult<axum::Json<ConfigurationView>> {
     let request: UpdateConfiguration = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    Ok(axum::Json(
+        update_configuration(&state, &store_id, &id, request).await?,
+    ))
+}
+
+/// Applies changes to configuration `id` of `store_id`, checking the result
+/// against the manifest as a whole; credentials left out keep their values.
+pub async fn update_configuration(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+    request: UpdateConfiguration,
+) -> ApiResult<ConfigurationView> {
     if let Some(name) = &request.name {
         check_name(name)?;
     }
-    let current = state.db.connector_target(&store_id, &id).await?;
-    let connector = installed(&state, "connector_id", &current.config.connector_id)?;
+    let current = state.db.connector_target(store_id, id).await?;
+    let connector = installed(state, "connector_id", &current.config.connector_id)?;
     let settings: Map<String, Value> = match &request.settings {
         Some(settings) => settings.clone(),
         None => as_values(current.config.settings.clone()),
@@ -424,12 +445,12 @@ pub async fn update(
     };
     let updated = state
         .db
-        .update_connector_config(&store_id, &id, &update, state.clock.now_ms())
+        .update_connector_config(store_id, id, &update, state.clock.now_ms())
         .await?;
     state
         .targets
-        .invalidate(&store_id, TargetKind::Connector, &id);
-    Ok(axum::Json(updated.into()))
+        .invalidate(store_id, TargetKind::Connector, id);
+    Ok(updated.into())
 }
 
 fn as_values(map: BTreeMap<String, String>) -> Map<String, Value> {
@@ -473,8 +494,19 @@ pub async fn test(
     state: State,
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<TestResult>> {
-    let target = state.db.connector_target(&store_id, &id).await?;
-    let connector = installed(&state, "connector_id", &target.config.connector_id)?;
+    Ok(axum::Json(
+        test_configuration(&state, &store_id, &id).await?,
+    ))
+}
+
+/// Runs the connection check of configuration `id` of `store_id`.
+pub async fn test_configuration(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+) -> ApiResult<TestResult> {
+    let target = state.db.connector_target(store_id, id).await?;
+    let connector = installed(state, "connector_id", &target.config.connector_id)?;
     if !connector.offers().test_connection {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -498,7 +530,7 @@ pub async fn test(
             report: invocation.report,
         },
     };
-    Ok(axum::Json(result))
+    Ok(result)
 }
 
 fn check_status(status: CheckStatus) -> &'static str {

@@ -203,14 +203,25 @@ pub async fn create(
     body: Body,
 ) -> ApiResult<impl IntoResponse> {
     let request: CreateWebhook = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    let created = create_subscription(&state, &store_id, request).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Checks and creates a subscription of `store_id`; the API and the console
+/// both create through here.
+pub async fn create_subscription(
+    state: &AppState,
+    store_id: &str,
+    request: CreateWebhook,
+) -> ApiResult<CreatedWebhook> {
     check_name(&request.name)?;
-    let url = check_url(&state, "url", &request.url)?;
+    let url = check_url(state, "url", &request.url)?;
     let event_types = parse_patterns("event_types", &request.event_types)?;
     let secret = new_secret("secret", request.secret)?;
     let created = state
         .db
         .create_webhook_subscription(
-            &store_id,
+            store_id,
             &NewWebhookSubscription {
                 name: request.name,
                 url,
@@ -220,13 +231,10 @@ pub async fn create(
             state.clock.now_ms(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedWebhook {
-            subscription: created.into(),
-            secret,
-        }),
-    ))
+    Ok(CreatedWebhook {
+        subscription: created.into(),
+        secret,
+    })
 }
 
 /// Lists the store's subscriptions.
@@ -282,6 +290,19 @@ pub async fn update(
     body: Body,
 ) -> ApiResult<axum::Json<WebhookView>> {
     let request: UpdateWebhook = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    Ok(axum::Json(
+        update_subscription(&state, &store_id, &id, request).await?,
+    ))
+}
+
+/// Checks and applies changes to subscription `id` of `store_id` (pausing
+/// and resuming are `active` changes).
+pub async fn update_subscription(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+    request: UpdateWebhook,
+) -> ApiResult<WebhookView> {
     if let Some(name) = &request.name {
         check_name(name)?;
     }
@@ -289,7 +310,7 @@ pub async fn update(
         name: request.name,
         url: request
             .url
-            .map(|url| check_url(&state, "url", &url))
+            .map(|url| check_url(state, "url", &url))
             .transpose()?,
         event_types: request
             .event_types
@@ -299,12 +320,10 @@ pub async fn update(
     };
     let updated = state
         .db
-        .update_webhook_subscription(&store_id, &id, &update, state.clock.now_ms())
+        .update_webhook_subscription(store_id, id, &update, state.clock.now_ms())
         .await?;
-    state
-        .targets
-        .invalidate(&store_id, TargetKind::Webhook, &id);
-    Ok(axum::Json(updated.into()))
+    state.targets.invalidate(store_id, TargetKind::Webhook, id);
+    Ok(updated.into())
 }
 
 /// Deletes a subscription; its pending deliveries end as dead letters when
@@ -352,17 +371,28 @@ pub async fn rotate_secret(
     } else {
         parse_json(&body)?
     };
+    Ok(axum::Json(
+        rotate_subscription_secret(&state, &store_id, &id, request).await?,
+    ))
+}
+
+/// Adds a new signing secret to subscription `id` of `store_id` and returns
+/// it, the one time it is shown.
+pub async fn rotate_subscription_secret(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+    request: RotateSecret,
+) -> ApiResult<RotatedSecret> {
     let secret = new_secret("secret", request.secret)?;
     let now = state.clock.now_ms();
     state
         .db
-        .rotate_webhook_secret(&store_id, &id, &SecretString::new(secret.clone()), now)
+        .rotate_webhook_secret(store_id, id, &SecretString::new(secret.clone()), now)
         .await?;
-    state
-        .targets
-        .invalidate(&store_id, TargetKind::Webhook, &id);
-    Ok(axum::Json(RotatedSecret {
+    state.targets.invalidate(store_id, TargetKind::Webhook, id);
+    Ok(RotatedSecret {
         secret,
         previous_secrets_expire_at: timestamp(now + SECRET_ROTATION_OVERLAP_MS),
-    }))
+    })
 }

@@ -160,7 +160,7 @@ impl Service {
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
         let server = tokio::spawn({
-            let app = sluice_api::router(state.clone());
+            let app = sluice_api::router(state.clone()).merge(sluice_console::router(state.clone()));
             let stop = stop.clone();
             async move {
                 let shutdown = async move { stop.cancelled().await };
