@@ -135,7 +135,9 @@ mod tests {
         let cache = VerifiedCache::new(1_000, 10);
         cache.insert([1; 32], access("crd_1"), Some("h".into()), Some(5_000), 0);
         assert!(matches!(cache.lookup(&[1; 32], 999), Lookup::Fresh(_)));
-        assert!(matches!(cache.lookup(&[1; 32], 1_000), Lookup::Stale(e) if e.verified_hash.as_deref() == Some("h")));
+        assert!(
+            matches!(cache.lookup(&[1; 32], 1_000), Lookup::Stale(e) if e.verified_hash.as_deref() == Some("h"))
+        );
         assert!(matches!(cache.lookup(&[1; 32], 5_000), Lookup::Miss));
         assert!(matches!(cache.lookup(&[2; 32], 0), Lookup::Miss));
     }

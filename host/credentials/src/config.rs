@@ -74,7 +74,10 @@ impl CredentialsConfig {
         }
         for (field, value) in [
             ("failure_limit", u64::from(self.failure_limit)),
-            ("failure_window_seconds", u64::from(self.failure_window_seconds)),
+            (
+                "failure_window_seconds",
+                u64::from(self.failure_window_seconds),
+            ),
             ("max_concurrent_hashes", self.max_concurrent_hashes as u64),
             ("usage_flush_seconds", u64::from(self.usage_flush_seconds)),
             ("access_token_seconds", u64::from(self.access_token_seconds)),
@@ -176,6 +179,11 @@ mod tests {
             trusted_proxy_header: Some("bad header".into()),
             ..CredentialsConfig::default()
         };
-        assert!(config.validate().unwrap_err().starts_with("credentials.trusted_proxy_header"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .starts_with("credentials.trusted_proxy_header")
+        );
     }
 }

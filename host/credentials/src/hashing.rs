@@ -131,10 +131,17 @@ mod tests {
     #[test]
     fn a_secret_verifies_against_its_own_hash_only() {
         let stored = hash_secret("cs_right");
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
         assert!(verify_secret("cs_right", &stored));
         assert!(!verify_secret("cs_wrong", &stored));
-        assert_ne!(hash_secret("cs_right"), stored, "every hash has its own salt");
+        assert_ne!(
+            hash_secret("cs_right"),
+            stored,
+            "every hash has its own salt"
+        );
         assert!(!verify_secret("cs_right", "not a phc string"));
     }
 

@@ -338,8 +338,13 @@ impl Credentials {
                 {
                     self.cache_lookup("revalidated");
                     let access = entry.access.clone();
-                    self.cache
-                        .insert(fingerprint, entry.access, entry.verified_hash, row.expires_at, now);
+                    self.cache.insert(
+                        fingerprint,
+                        entry.access,
+                        entry.verified_hash,
+                        row.expires_at,
+                        now,
+                    );
                     return Ok(Principal::Store(access));
                 }
                 self.cache.remove(&fingerprint);

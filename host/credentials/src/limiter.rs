@@ -121,9 +121,17 @@ mod tests {
         assert_eq!(limiter.record_failure(A, 2_000), Some(RetryAfter(58)));
         assert_eq!(limiter.check(A, 2_000), Err(RetryAfter(58)));
         assert_eq!(limiter.check(A, 59_500), Err(RetryAfter(1)));
-        assert_eq!(limiter.check(B, 2_000), Ok(()), "other sources are not affected");
+        assert_eq!(
+            limiter.check(B, 2_000),
+            Ok(()),
+            "other sources are not affected"
+        );
         assert_eq!(limiter.check(A, 60_000), Ok(()), "the window ended");
-        assert_eq!(limiter.record_failure(A, 60_000), None, "a new window starts");
+        assert_eq!(
+            limiter.record_failure(A, 60_000),
+            None,
+            "a new window starts"
+        );
     }
 
     #[test]
@@ -144,8 +152,15 @@ mod tests {
         assert!(limiter.record_failure(A, 0).is_some());
         assert!(limiter.record_failure(B, 0).is_some());
         let c: IpAddr = "198.51.100.1".parse().unwrap();
-        assert_eq!(limiter.record_failure(c, 10), None, "not tracked while full");
-        assert!(limiter.record_failure(c, 1_000).is_some(), "ended windows make room");
+        assert_eq!(
+            limiter.record_failure(c, 10),
+            None,
+            "not tracked while full"
+        );
+        assert!(
+            limiter.record_failure(c, 1_000).is_some(),
+            "ended windows make room"
+        );
         assert_eq!(limiter.windows.lock().len(), 1);
     }
 }

@@ -249,6 +249,9 @@ mod tests {
                 secret: "cs_secret".into()
             }
         );
-        assert!(!shown.contains("sk_secret") && !shown.contains("cs_secret"), "{shown}");
+        assert!(
+            !shown.contains("sk_secret") && !shown.contains("cs_secret"),
+            "{shown}"
+        );
     }
 }

@@ -157,9 +157,16 @@ mod tests {
         let operator = Principal::Operator {
             token_id: "adm_1".into(),
         };
-        assert_eq!(operator.allows(Some("any"), Scope::CredentialsManage), Ok(()));
+        assert_eq!(
+            operator.allows(Some("any"), Scope::CredentialsManage),
+            Ok(())
+        );
         assert_eq!(operator.actor(), "operator:adm_1");
         assert_eq!(store_key(&[]).actor(), "credential:crd_1");
-        assert!(operator.scopes().covers(store_key(&["orders:read"]).scopes()));
+        assert!(
+            operator
+                .scopes()
+                .covers(store_key(&["orders:read"]).scopes())
+        );
     }
 }

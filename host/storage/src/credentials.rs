@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 use sluice_core::{UnixMillis, new_id};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::sql::{SqlBuilder, flag, json, stored, stored_enum, to_json};
 use crate::{Db, MAX_PAGE_SIZE, Page, PageRequest, Result, StorageError};
@@ -203,7 +203,7 @@ impl Db {
         .ok_or_else(|| StorageError::Conflict("a credential with this public id exists".into()))?;
         let credential = StoredCredential::from_row(&row)?;
         audit(
-            &mut *tx,
+            &mut tx,
             &credential,
             "created",
             &new.created_by,
@@ -272,7 +272,7 @@ impl Db {
         now: UnixMillis,
     ) -> Result<StoredCredential> {
         let mut tx = self.writer().begin().await?;
-        let current = self.locked_credential(&mut *tx, store_id, id).await?;
+        let current = self.locked_credential(&mut tx, store_id, id).await?;
         if !current.active {
             return Err(StorageError::Conflict(format!(
                 "credential {id} is revoked; create a new one"
@@ -294,7 +294,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         audit(
-            &mut *tx,
+            &mut tx,
             &credential,
             "rotated",
             actor,
@@ -316,7 +316,7 @@ impl Db {
         now: UnixMillis,
     ) -> Result<StoredCredential> {
         let mut tx = self.writer().begin().await?;
-        let current = self.locked_credential(&mut *tx, store_id, id).await?;
+        let current = self.locked_credential(&mut tx, store_id, id).await?;
         if !current.active {
             return Err(StorageError::Conflict(format!(
                 "credential {id} is revoked already"
@@ -338,7 +338,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         audit(
-            &mut *tx,
+            &mut tx,
             &credential,
             "revoked",
             actor,
@@ -437,11 +437,7 @@ impl Db {
         let credential_id: String = row.try_get("credential_id")?;
         Ok(Some(StoredAccessToken {
             store_id: row.try_get("store_id")?,
-            scopes: json(
-                &row,
-                "scopes",
-                &format!("access token of {credential_id}"),
-            )?,
+            scopes: json(&row, "scopes", &format!("access token of {credential_id}"))?,
             expires_at: row.try_get("expires_at")?,
             credential_active: flag(&row, "credential_active")?,
             credential_expires_at: row.try_get("credential_expires_at")?,
@@ -476,8 +472,7 @@ impl Db {
         if let Some(cursor) = &page.cursor {
             sql.push(" AND id < ").bind(cursor.as_str());
         }
-        sql.push(" ORDER BY id DESC LIMIT ")
-            .bind(limit as i64 + 1);
+        sql.push(" ORDER BY id DESC LIMIT ").bind(limit as i64 + 1);
         let mut items = sql
             .fetch_all(self.reader())
             .await?
