@@ -2,7 +2,8 @@
 //! WebDriver against the whole service. A store's dead letter is found,
 //! inspected and retried until delivered; a subscription is created and its
 //! secret shown once; Slack is configured from the form generated from its
-//! manifest (against the fake Slack) and its connection tested. Screenshots
+//! manifest (against the fake Slack) and its connection tested; a store key
+//! sees only its store and the sections its scopes allow. Screenshots
 //! of the main pages land in `target/console-screenshots/`.
 
 use std::collections::BTreeMap;
@@ -134,6 +135,23 @@ async fn a_new_subscription_shows_its_secret_once_and_bad_input_in_words() {
     let paused = service.get("/v1/stores/s2/webhooks").await;
     assert_eq!(paused.body["items"][0]["active"], false);
     browser.screenshot("webhook-edit").await;
+
+    browser.click("nav.side a[href$='/credentials']").await;
+    browser.fill("#name", "warehouse app").await;
+    browser.click("input[value='orders:read']").await;
+    browser.click("form.stacked button.primary").await;
+    let key = browser.wait_for_text("#secret", "sk_").await;
+    let issued = service.get("/v1/stores/s2/credentials").await;
+    assert_eq!(
+        issued.body["items"][0]["name"], "warehouse app",
+        "{:?}",
+        issued.body
+    );
+    assert!(!key.trim().is_empty());
+    browser.click("a[href$='/credentials']").await;
+    browser.wait_for_text("table", "warehouse app").await;
+    browser.wait_for_text("#main", "created").await;
+    browser.screenshot("credentials").await;
     browser.close().await;
     service.stop().await;
 }
@@ -202,6 +220,65 @@ async fn slack_is_configured_from_its_generated_form_and_its_connection_tested()
         "the connection test passed: {result}"
     );
     browser.screenshot("slack-tested").await;
+    browser.close().await;
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_key_sees_only_its_store_within_its_scopes() {
+    let service = TestService::start(Options::default()).await;
+    let issued = service
+        .post(
+            "/v1/stores/s4/credentials",
+            json!({ "name": "support desk", "type": "api_key", "scopes": ["deliveries:read"] }),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{:?}", issued.body);
+    let key = issued.body["api_key"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start().await;
+    browser
+        .open(&format!("{}/console/sign-in", service.base))
+        .await;
+    browser.fill("#token", &key).await;
+    browser.click("main.sign-in button").await;
+    browser.wait_for_text("h1", "Deliveries").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with("/console/stores/s4/deliveries")
+    );
+    let nav = browser.text("nav.side").await;
+    assert!(nav.contains("Dead letters"), "{nav}");
+    assert!(
+        !nav.contains("Webhooks"),
+        "sections beyond the key's scopes are hidden: {nav}"
+    );
+    assert!(browser.text("header.top").await.contains("support desk"));
+    browser.screenshot("store-key-deliveries").await;
+
+    browser
+        .open(&format!("{}/console/stores/s1/deliveries", service.base))
+        .await;
+    browser.wait_for_text("[role=alert]", "no store").await;
+    browser
+        .open(&format!("{}/console/stores/s4/webhooks", service.base))
+        .await;
+    browser
+        .wait_for_text("[role=alert]", "webhooks:manage")
+        .await;
+
+    // Revoking the key ends its console session.
+    let id = issued.body["id"].as_str().unwrap();
+    let revoked = service
+        .post(&format!("/v1/stores/s4/credentials/{id}/revoke"), json!({}))
+        .await;
+    assert_eq!(revoked.status, 200, "{:?}", revoked.body);
+    browser
+        .open(&format!("{}/console/stores/s4/deliveries", service.base))
+        .await;
+    browser.wait_for_text("h1", "Sluice console").await;
     browser.close().await;
     service.stop().await;
 }

@@ -65,7 +65,7 @@ fn refuse(ctx: &Ctx, to: &str) -> Response {
 }
 
 async fn index(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     let configs = match state.db.list_connector_configs(&ctx.store).await {
@@ -312,11 +312,12 @@ fn values_of(manifest: &Manifest, form: &Submitted) -> FormValues {
     }
 }
 
-fn connector_or_404(state: &AppState, id: &str) -> Result<Arc<LoadedConnector>, Response> {
-    state
-        .catalog
-        .get(id)
-        .ok_or_else(|| layout::not_found_page(&format!("No connector {id:?} is installed.")))
+fn connector_or_404(state: &AppState, id: &str) -> Result<Arc<LoadedConnector>, Box<Response>> {
+    state.catalog.get(id).ok_or_else(|| {
+        Box::new(layout::not_found_page(&format!(
+            "No connector {id:?} is installed."
+        )))
+    })
 }
 
 fn new_page(ctx: &Ctx, manifest: &Manifest, values: &FormValues, errors: &FormErrors) -> Response {
@@ -347,7 +348,7 @@ async fn new(
     }
     let connector = match connector_or_404(&state, &connector) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let manifest = connector.manifest();
     let values = FormValues {
@@ -370,7 +371,7 @@ async fn create(State(state): State<Arc<AppState>>, ctx: Ctx, form: Submitted) -
     }
     let connector = match connector_or_404(&state, &form.fields.text("connector_id")) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let manifest = connector.manifest();
     let values = values_of(manifest, &form);
@@ -527,7 +528,7 @@ async fn edit(
     ctx: Ctx,
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     match load(&state, &ctx, &id).await {
@@ -559,7 +560,7 @@ async fn update(
     };
     let connector = match connector_or_404(&state, &config.connector_id) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let manifest = connector.manifest();
     let values = values_of(manifest, &form);
@@ -639,7 +640,7 @@ async fn sync_now(
 }
 
 async fn sync_runs(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     let configs = match state.db.list_connector_configs(&ctx.store).await {

@@ -190,7 +190,7 @@ async fn page(state: &AppState, ctx: &Ctx, values: &FormValues, errors: &FormErr
 }
 
 async fn index(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     page(&state, &ctx, &FormValues::default(), &FormErrors::default()).await
@@ -216,7 +216,7 @@ fn issued_page(ctx: &Ctx, issued: &Issued, heading: &str) -> Response {
 }
 
 async fn create(State(state): State<Arc<AppState>>, ctx: Ctx, form: Submitted) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     let values = FormValues {
@@ -275,7 +275,7 @@ async fn rotate(
     Path((_, id)): Path<(String, String)>,
     form: Submitted,
 ) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     match state
@@ -301,7 +301,7 @@ async fn revoke(
     Path((_, id)): Path<(String, String)>,
     form: Submitted,
 ) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     match state

@@ -181,7 +181,7 @@ async fn dead_letters(
 }
 
 async fn listing(state: &AppState, ctx: Ctx, query: ListQuery, dead_only: bool) -> Response {
-    if let Err(refused) = ctx.require("deliveries:read") {
+    if let Some(refused) = ctx.refusal("deliveries:read") {
         return refused;
     }
     let targets = match Targets::of(state, &ctx.store).await {
@@ -354,7 +354,7 @@ async fn detail(
     ctx: Ctx,
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(refused) = ctx.require("deliveries:read") {
+    if let Some(refused) = ctx.refusal("deliveries:read") {
         return refused;
     }
     let found = match state.db.get_delivery(&ctx.store, &id).await {

@@ -193,17 +193,16 @@ impl Ctx {
         format!("/console/stores/{}/{rest}", path_segment(&self.store))
     }
 
-    /// Refuses, in words, a session whose key lacks `scope`.
-    pub fn require(&self, scope: &str) -> Result<(), Response> {
-        if self.session.may(scope) {
-            Ok(())
-        } else {
-            Err(error_page(
+    /// The refusal, in words, of a session whose key lacks `scope`; none
+    /// when it holds it.
+    pub fn refusal(&self, scope: &str) -> Option<Response> {
+        (!self.session.may(scope)).then(|| {
+            error_page(
                 StatusCode::FORBIDDEN,
                 "Not allowed",
                 &format!("Your API key lacks the {scope} scope this page needs."),
-            ))
-        }
+            )
+        })
     }
 
     /// The hidden CSRF field every form of this page carries.

@@ -47,7 +47,7 @@ fn status_of(subscription: &WebhookView) -> Markup {
 }
 
 async fn index(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     let subscriptions = match state.db.list_webhook_subscriptions(&ctx.store).await {
@@ -292,7 +292,7 @@ async fn edit(
     ctx: Ctx,
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(refused) = ctx.require(MANAGE) {
+    if let Some(refused) = ctx.refusal(MANAGE) {
         return refused;
     }
     let subscription = match load(&state, &ctx, &id).await {
