@@ -40,8 +40,8 @@ pub mod sync;
 pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
-pub use console_sessions::ConsoleSession;
 pub use connectors::{ConnectorConfig, ConnectorConfigUpdate, ConnectorTarget, NewConnectorConfig};
+pub use console_sessions::ConsoleSession;
 pub use credentials::{
     AuditEntry, CredentialKind, NewCredential, StoredAccessToken, StoredCredential,
 };
