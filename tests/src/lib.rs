@@ -17,11 +17,13 @@
 //! - [`rate_limit`]: the token bucket fakes throttle with, on an injectable
 //!   clock.
 //!
-//! The fakes themselves live under [`fakes`]; [`guests`] finds the built
+//! The fakes themselves live under [`fakes`]; [`browser`] drives a headless
+//! Chromium for the console's tests; [`guests`] finds the built
 //! components (connectors and test guests); [`service`] starts the whole
 //! service in-process on an injected clock, and [`sink`] receives its
 //! webhooks.
 
+pub mod browser;
 pub mod failures;
 pub mod fakes;
 pub mod guests;

@@ -88,6 +88,8 @@ pub struct Answer {
     pub content_type: String,
     /// The body as JSON (`Null` when empty or not JSON).
     pub body: Value,
+    /// Every header.
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl TestService {
@@ -307,7 +309,8 @@ impl TestService {
 }
 
 impl Answer {
-    async fn read(response: reqwest::Response) -> Self {
+    /// Reads a response.
+    pub async fn read(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -315,10 +318,12 @@ impl Answer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("a body");
         Self {
             status,
             content_type,
+            headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         }
     }

@@ -176,7 +176,7 @@ impl ConfigurationView {
     }
 
     /// The view of `config` with its circuit as stored.
-    async fn read(state: &AppState, config: ConnectorConfig) -> ApiResult<Self> {
+    pub async fn read(state: &AppState, config: ConnectorConfig) -> ApiResult<Self> {
         let circuit = state
             .db
             .target_state(&config.store_id, TargetKind::Connector, &config.id)
@@ -326,8 +326,19 @@ pub async fn create(
     body: Body,
 ) -> ApiResult<impl IntoResponse> {
     let request: CreateConfiguration = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    let created = create_configuration(&state, &store_id, request).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Checks a configuration against its connector's manifest and creates it;
+/// the API and the console both create through here.
+pub async fn create_configuration(
+    state: &AppState,
+    store_id: &str,
+    request: CreateConfiguration,
+) -> ApiResult<ConfigurationView> {
     check_name(&request.name)?;
-    let connector = installed(&state, "connector_id", &request.connector_id)?;
+    let connector = installed(state, "connector_id", &request.connector_id)?;
     let (event_types, checked) = check_against_manifest(
         connector.manifest(),
         request.event_types.as_deref(),
@@ -338,7 +349,7 @@ pub async fn create(
     let created = state
         .db
         .create_connector_config(
-            &store_id,
+            store_id,
             &NewConnectorConfig {
                 connector_id: request.connector_id,
                 name: request.name,
@@ -351,10 +362,7 @@ pub async fn create(
             state.clock.now_ms(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ConfigurationView::new(created, CircuitView::default())),
-    ))
+    Ok(ConfigurationView::new(created, CircuitView::default()))
 }
 
 /// Lists the store's configurations.
@@ -368,20 +376,29 @@ pub async fn list(
     state: State,
     Path(store_id): Path<String>,
 ) -> ApiResult<axum::Json<ConfigurationList>> {
-    let items = state.db.list_connector_configs(&store_id).await?;
+    Ok(axum::Json(ConfigurationList {
+        items: list_configurations(&state, &store_id).await?,
+    }))
+}
+
+/// The store's configurations with their circuits; the API and the console
+/// list through here.
+pub async fn list_configurations(
+    state: &AppState,
+    store_id: &str,
+) -> ApiResult<Vec<ConfigurationView>> {
+    let items = state.db.list_connector_configs(store_id).await?;
     let mut circuits = CircuitView::by_target(
-        state.db.target_states(&store_id).await?,
+        state.db.target_states(store_id).await?,
         state.clock.now_ms(),
     );
-    Ok(axum::Json(ConfigurationList {
-        items: items
-            .into_iter()
-            .map(|c| {
-                let circuit = circuits.remove(&c.id).unwrap_or_default();
-                ConfigurationView::new(c, circuit)
-            })
-            .collect(),
-    }))
+    Ok(items
+        .into_iter()
+        .map(|c| {
+            let circuit = circuits.remove(&c.id).unwrap_or_default();
+            ConfigurationView::new(c, circuit)
+        })
+        .collect())
 }
 
 /// Reads one configuration.
@@ -421,11 +438,24 @@ pub async fn update(
     body: Body,
 ) -> ApiResult<axum::Json<ConfigurationView>> {
     let request: UpdateConfiguration = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    Ok(axum::Json(
+        update_configuration(&state, &store_id, &id, request).await?,
+    ))
+}
+
+/// Applies changes to configuration `id` of `store_id`, checking the result
+/// against the manifest as a whole; credentials left out keep their values.
+pub async fn update_configuration(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+    request: UpdateConfiguration,
+) -> ApiResult<ConfigurationView> {
     if let Some(name) = &request.name {
         check_name(name)?;
     }
-    let current = state.db.connector_target(&store_id, &id).await?;
-    let connector = installed(&state, "connector_id", &current.config.connector_id)?;
+    let current = state.db.connector_target(store_id, id).await?;
+    let connector = installed(state, "connector_id", &current.config.connector_id)?;
     let settings: Map<String, Value> = match &request.settings {
         Some(settings) => settings.clone(),
         None => as_values(current.config.settings.clone()),
@@ -465,15 +495,15 @@ pub async fn update(
     };
     let updated = state
         .db
-        .update_connector_config(&store_id, &id, &update, state.clock.now_ms())
+        .update_connector_config(store_id, id, &update, state.clock.now_ms())
         .await?;
     if request.active == Some(true) {
-        state.db.reset_target_state(&store_id, &id).await?;
+        state.db.reset_target_state(store_id, id).await?;
     }
     state
         .targets
-        .invalidate(&store_id, TargetKind::Connector, &id);
-    Ok(axum::Json(ConfigurationView::read(&state, updated).await?))
+        .invalidate(store_id, TargetKind::Connector, id);
+    ConfigurationView::read(state, updated).await
 }
 
 fn as_values(map: BTreeMap<String, String>) -> Map<String, Value> {
@@ -517,8 +547,19 @@ pub async fn test(
     state: State,
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<TestResult>> {
-    let target = state.db.connector_target(&store_id, &id).await?;
-    let connector = installed(&state, "connector_id", &target.config.connector_id)?;
+    Ok(axum::Json(
+        test_configuration(&state, &store_id, &id).await?,
+    ))
+}
+
+/// Runs the connection check of configuration `id` of `store_id`.
+pub async fn test_configuration(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+) -> ApiResult<TestResult> {
+    let target = state.db.connector_target(store_id, id).await?;
+    let connector = installed(state, "connector_id", &target.config.connector_id)?;
     if !connector.offers().test_connection {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -542,7 +583,7 @@ pub async fn test(
             report: invocation.report,
         },
     };
-    Ok(axum::Json(result))
+    Ok(result)
 }
 
 fn check_status(status: CheckStatus) -> &'static str {

@@ -173,7 +173,8 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn to_storage(&self) -> ApiResult<DeliveryFilter> {
+    /// Checks the filter and turns it into storage's, naming a wrong field.
+    pub fn to_storage(&self) -> ApiResult<DeliveryFilter> {
         Ok(DeliveryFilter {
             status: self
                 .status
@@ -301,15 +302,21 @@ pub async fn retry(
     state: State,
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let delivery = state
-        .db
-        .retry_delivery_now(&store_id, &id, state.clock.now_ms())
-        .await?;
-    state.waker.wake();
+    let delivery = retry_delivery(&state, &store_id, &id).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(DeliveryView::from(delivery)),
     ))
+}
+
+/// Makes delivery `id` of `store_id` due now and wakes the workers.
+pub async fn retry_delivery(state: &AppState, store_id: &str, id: &str) -> ApiResult<Delivery> {
+    let delivery = state
+        .db
+        .retry_delivery_now(store_id, id, state.clock.now_ms())
+        .await?;
+    state.waker.wake();
+    Ok(delivery)
 }
 
 /// How many dead letters a bulk retry revived.
@@ -341,6 +348,17 @@ pub async fn retry_dead(
     } else {
         parse_json(&body)?
     };
+    let retried = retry_dead_letters(&state, &store_id, &filter).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(BulkRetried { retried })))
+}
+
+/// Makes every dead letter of `store_id` matching `filter` due now; returns
+/// how many.
+pub async fn retry_dead_letters(
+    state: &AppState,
+    store_id: &str,
+    filter: &Filter,
+) -> ApiResult<u64> {
     if filter.status.as_deref().is_some_and(|s| s != "dead") {
         return Err(Problem::invalid_field(
             "status",
@@ -349,10 +367,10 @@ pub async fn retry_dead(
     }
     let retried = state
         .db
-        .retry_dead_deliveries(&store_id, &filter.to_storage()?, state.clock.now_ms())
+        .retry_dead_deliveries(store_id, &filter.to_storage()?, state.clock.now_ms())
         .await?;
     if retried > 0 {
         state.waker.wake();
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(BulkRetried { retried })))
+    Ok(retried)
 }

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Path;
+use axum::extract::{Extension, Path};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Serialize;
+use sluice_credentials::Principal;
 use sluice_events::parse_events;
 use sluice_storage::{IngestStatus, StoredEvent};
 use utoipa::ToSchema;
@@ -53,12 +54,17 @@ pub struct IngestResponse {
     request_body(content = crate::openapi::EventInput, description = "One event, or an array of up to 1,000"),
     responses(
         (status = 202, description = "Stored with their deliveries", body = IngestResponse),
+        (status = 403, description = "A store credential sent events of another store", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
     ),
     security(("admin" = []))
 )]
-pub async fn ingest(state: State, body: Body) -> ApiResult<impl IntoResponse> {
+pub async fn ingest(
+    state: State,
+    Extension(principal): Extension<Principal>,
+    body: Body,
+) -> ApiResult<impl IntoResponse> {
     let body = read_body(body, MAX_BODY_BYTES).await?;
     let events = parse_events(&body).map_err(|errors| {
         state
@@ -76,6 +82,7 @@ pub async fn ingest(state: State, body: Body) -> ApiResult<impl IntoResponse> {
                 .collect(),
         )
     })?;
+    check_stores(&principal, &body, &events)?;
 
     let outcomes =
         state
@@ -103,6 +110,46 @@ pub async fn ingest(state: State, body: Body) -> ApiResult<impl IntoResponse> {
         })
         .collect();
     Ok((StatusCode::ACCEPTED, axum::Json(IngestResponse { results })))
+}
+
+/// A store credential sends events of its own store only; every event of
+/// another store is named.
+fn check_stores(
+    principal: &Principal,
+    body: &[u8],
+    events: &[sluice_storage::NewEvent],
+) -> ApiResult<()> {
+    let Some(own) = principal.store_id() else {
+        return Ok(());
+    };
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let errors: Vec<FieldProblem> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| event.store_id != own)
+        .map(|(index, event)| FieldProblem {
+            field: if batch {
+                format!("events[{index}].store_id")
+            } else {
+                "store_id".to_owned()
+            },
+            message: format!(
+                "this credential sends events of store {own} only, not {}",
+                event.store_id
+            ),
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(Problem {
+        errors,
+        ..Problem::new(
+            StatusCode::FORBIDDEN,
+            "other-store",
+            format!("this credential sends events of store {own} only"),
+        )
+    })
 }
 
 /// A stored event.

@@ -7,19 +7,24 @@
 //!   of them, with a test-connection action.
 //! - [`sync`]: on-demand sync of a configuration and its sync log.
 //! - [`deliveries`]: a store's deliveries with their attempts, and retries.
+//! - [`credentials`]: a store's API keys and OAuth clients, and their audit log.
+//! - [`oauth`]: the OAuth 2.0 token endpoint and the gateway's credential check.
 //! - [`inbound`]: `/v1/inbound/{store}/{configuration}/...`, webhooks from
 //!   third parties handed to the configuration's connector.
 //! - [`operations`]: `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json`.
 //!
 //! Every error is `application/problem+json` ([`problem`]). Every route
-//! under `/v1` except inbound needs an admin bearer token ([`auth`]).
+//! under `/v1` except inbound, the token endpoint and validation needs an
+//! admin token or a store credential with the route's scope ([`auth`]).
 
 pub mod auth;
 pub mod circuits;
 pub mod connectors;
+pub mod credentials;
 pub mod deliveries;
 pub mod events;
 pub mod inbound;
+pub mod oauth;
 pub mod openapi;
 pub mod operations;
 pub mod problem;
@@ -66,6 +71,8 @@ pub struct AppState {
     pub syncer: Arc<Syncer>,
     /// Wakes the sync scheduler after a sync is requested.
     pub sync_waker: SyncWaker,
+    /// Authenticates admin tokens and store credentials; manages credentials.
+    pub credentials: Arc<sluice_credentials::Credentials>,
 }
 
 /// Shared state as handlers receive it.
@@ -79,10 +86,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(connectors::routes())
         .merge(deliveries::routes())
         .merge(sync::routes())
-        .route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+        .merge(credentials::routes())
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
         .merge(admin)
         .merge(inbound::routes())
+        .merge(oauth::routes())
         .merge(operations::routes())
         .fallback(|| async { Problem::not_found("no such route") })
         .with_state(state)

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{connectors, deliveries, events, inbound, problem, sync, webhooks};
+use crate::{connectors, credentials, deliveries, events, inbound, oauth, problem, sync, webhooks};
 
 /// The event envelope of `POST /v1/events` (the parser in `sluice-events`
 /// is what enforces it).
@@ -49,6 +49,9 @@ impl Modify for AdminToken {
         connectors::delete, connectors::test,
         deliveries::list, deliveries::read, deliveries::retry, deliveries::retry_dead,
         sync::request, sync::runs,
+        credentials::create, credentials::list, credentials::read, credentials::rotate,
+        credentials::revoke, credentials::audit,
+        oauth::token, oauth::validate,
         inbound::receive,
     ),
     components(schemas(problem::Problem, problem::FieldProblem, EventInput)),

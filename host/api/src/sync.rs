@@ -42,7 +42,14 @@ pub async fn request(
     state: State,
     Path((store_id, id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    let config = state.db.get_connector_config(&store_id, &id).await?;
+    let entities = request_sync(&state, &store_id, &id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(SyncRequested { entities })))
+}
+
+/// Makes every entity of configuration `id` of `store_id` due for a sync now;
+/// returns the entities.
+pub async fn request_sync(state: &AppState, store_id: &str, id: &str) -> ApiResult<Vec<String>> {
+    let config = state.db.get_connector_config(store_id, id).await?;
     let entities = state.syncer.entities_of(&config.connector_id);
     if entities.is_empty() {
         return Err(Problem::new(
@@ -61,11 +68,11 @@ pub async fn request(
     let now = state.clock.now_ms();
     state
         .db
-        .ensure_sync_positions(&store_id, &id, &entities, now)
+        .ensure_sync_positions(store_id, id, &entities, now)
         .await?;
-    state.db.request_sync(&store_id, &id, now).await?;
+    state.db.request_sync(store_id, id, now).await?;
     state.sync_waker.wake();
-    Ok((StatusCode::ACCEPTED, axum::Json(SyncRequested { entities })))
+    Ok(entities)
 }
 
 /// One run of the sync log.

@@ -90,7 +90,7 @@ impl WebhookView {
     }
 
     /// The view of `subscription` with its circuit as stored.
-    async fn read(state: &AppState, subscription: WebhookSubscription) -> ApiResult<Self> {
+    pub async fn read(state: &AppState, subscription: WebhookSubscription) -> ApiResult<Self> {
         let circuit = state
             .db
             .target_state(
@@ -233,15 +233,26 @@ pub async fn create(
     body: Body,
 ) -> ApiResult<impl IntoResponse> {
     let request: CreateWebhook = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    let created = create_subscription(&state, &store_id, request).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Checks and creates a subscription of `store_id`; the API and the console
+/// both create through here.
+pub async fn create_subscription(
+    state: &AppState,
+    store_id: &str,
+    request: CreateWebhook,
+) -> ApiResult<CreatedWebhook> {
     check_name(&request.name)?;
-    let url = check_url(&state, "url", &request.url)?;
+    let url = check_url(state, "url", &request.url)?;
     let event_types = parse_patterns("event_types", &request.event_types)?;
     let secret = new_secret("secret", request.secret)?;
     let rate_limit_per_second = check_rate_limit(request.rate_limit_per_second)?;
     let created = state
         .db
         .create_webhook_subscription(
-            &store_id,
+            store_id,
             &NewWebhookSubscription {
                 name: request.name,
                 url,
@@ -252,13 +263,10 @@ pub async fn create(
             state.clock.now_ms(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedWebhook {
-            subscription: WebhookView::new(created, CircuitView::default()),
-            secret,
-        }),
-    ))
+    Ok(CreatedWebhook {
+        subscription: WebhookView::new(created, CircuitView::default()),
+        secret,
+    })
 }
 
 /// Lists the store's subscriptions.
@@ -272,20 +280,26 @@ pub async fn list(
     state: State,
     Path(store_id): Path<String>,
 ) -> ApiResult<axum::Json<WebhookList>> {
-    let items = state.db.list_webhook_subscriptions(&store_id).await?;
+    Ok(axum::Json(WebhookList {
+        items: list_subscriptions(&state, &store_id).await?,
+    }))
+}
+
+/// The store's subscriptions with their circuits; the API and the console
+/// list through here.
+pub async fn list_subscriptions(state: &AppState, store_id: &str) -> ApiResult<Vec<WebhookView>> {
+    let items = state.db.list_webhook_subscriptions(store_id).await?;
     let mut circuits = CircuitView::by_target(
-        state.db.target_states(&store_id).await?,
+        state.db.target_states(store_id).await?,
         state.clock.now_ms(),
     );
-    Ok(axum::Json(WebhookList {
-        items: items
-            .into_iter()
-            .map(|s| {
-                let circuit = circuits.remove(&s.id).unwrap_or_default();
-                WebhookView::new(s, circuit)
-            })
-            .collect(),
-    }))
+    Ok(items
+        .into_iter()
+        .map(|s| {
+            let circuit = circuits.remove(&s.id).unwrap_or_default();
+            WebhookView::new(s, circuit)
+        })
+        .collect())
 }
 
 /// Reads one subscription.
@@ -324,6 +338,19 @@ pub async fn update(
     body: Body,
 ) -> ApiResult<axum::Json<WebhookView>> {
     let request: UpdateWebhook = parse_json(&read_body(body, MAX_BODY_BYTES).await?)?;
+    Ok(axum::Json(
+        update_subscription(&state, &store_id, &id, request).await?,
+    ))
+}
+
+/// Checks and applies changes to subscription `id` of `store_id` (pausing
+/// and resuming are `active` changes).
+pub async fn update_subscription(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+    request: UpdateWebhook,
+) -> ApiResult<WebhookView> {
     if let Some(name) = &request.name {
         check_name(name)?;
     }
@@ -331,7 +358,7 @@ pub async fn update(
         name: request.name,
         url: request
             .url
-            .map(|url| check_url(&state, "url", &url))
+            .map(|url| check_url(state, "url", &url))
             .transpose()?,
         event_types: request
             .event_types
@@ -345,15 +372,13 @@ pub async fn update(
     };
     let updated = state
         .db
-        .update_webhook_subscription(&store_id, &id, &update, state.clock.now_ms())
+        .update_webhook_subscription(store_id, id, &update, state.clock.now_ms())
         .await?;
     if request.active == Some(true) {
-        state.db.reset_target_state(&store_id, &id).await?;
+        state.db.reset_target_state(store_id, id).await?;
     }
-    state
-        .targets
-        .invalidate(&store_id, TargetKind::Webhook, &id);
-    Ok(axum::Json(WebhookView::read(&state, updated).await?))
+    state.targets.invalidate(store_id, TargetKind::Webhook, id);
+    WebhookView::read(state, updated).await
 }
 
 /// Deletes a subscription; its pending deliveries end as dead letters when
@@ -401,17 +426,28 @@ pub async fn rotate_secret(
     } else {
         parse_json(&body)?
     };
+    Ok(axum::Json(
+        rotate_subscription_secret(&state, &store_id, &id, request).await?,
+    ))
+}
+
+/// Adds a new signing secret to subscription `id` of `store_id` and returns
+/// it, the one time it is shown.
+pub async fn rotate_subscription_secret(
+    state: &AppState,
+    store_id: &str,
+    id: &str,
+    request: RotateSecret,
+) -> ApiResult<RotatedSecret> {
     let secret = new_secret("secret", request.secret)?;
     let now = state.clock.now_ms();
     state
         .db
-        .rotate_webhook_secret(&store_id, &id, &SecretString::new(secret.clone()), now)
+        .rotate_webhook_secret(store_id, id, &SecretString::new(secret.clone()), now)
         .await?;
-    state
-        .targets
-        .invalidate(&store_id, TargetKind::Webhook, &id);
-    Ok(axum::Json(RotatedSecret {
+    state.targets.invalidate(store_id, TargetKind::Webhook, id);
+    Ok(RotatedSecret {
         secret,
         previous_secrets_expire_at: timestamp(now + SECRET_ROTATION_OVERLAP_MS),
-    }))
+    })
 }

@@ -46,6 +46,16 @@ pub struct Metrics {
     /// Targets whose circuit is not closed, by state (`open`, `half_open`)
     /// and target kind, refreshed from the database when scraped.
     pub circuits: IntGaugeVec,
+    /// Requests refused by credential checks, by reason (`unknown`,
+    /// `mismatch`, `revoked`, `expired`, `throttled` for a source over its
+    /// failure limit, `busy` when the hash queue is full).
+    pub auth_refusals: IntCounterVec,
+    /// Verified-credential cache lookups, by result (`hit`, `revalidated`, `miss`).
+    pub credential_cache_lookups: IntCounterVec,
+    /// Slow credential hashes verified, by result (`match`, `mismatch`).
+    pub credential_hashes: IntCounterVec,
+    /// `last_used_at` rows written by the coalesced flushes.
+    pub credential_last_used_writes: IntCounterVec,
 }
 
 impl Metrics {
@@ -146,6 +156,26 @@ impl Metrics {
                 "circuits",
                 "Targets whose circuit breaker is open or probing.",
                 &["state", "target_kind"],
+            ),
+            auth_refusals: counter(
+                "auth_refusals_total",
+                "Requests refused by credential checks.",
+                &["reason"],
+            ),
+            credential_cache_lookups: counter(
+                "credential_cache_lookups_total",
+                "Verified-credential cache lookups.",
+                &["result"],
+            ),
+            credential_hashes: counter(
+                "credential_hash_verifications_total",
+                "Slow credential hashes verified.",
+                &["result"],
+            ),
+            credential_last_used_writes: counter(
+                "credential_last_used_writes_total",
+                "last_used_at rows written by coalesced flushes.",
+                &[],
             ),
             registry,
         }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sluice_credentials::CredentialsConfig;
 use sluice_delivery::DeliveryConfig;
 use sluice_egress::EgressSettings;
 use sluice_runtime::RuntimeConfig;
@@ -57,6 +58,9 @@ pub struct ServiceConfig {
     pub retention: RetentionConfig,
     /// Sync scheduling and batch sizes.
     pub sync: SyncConfig,
+    /// API credential checking: cache, hashing bounds, brute-force limits,
+    /// the trusted proxy header.
+    pub credentials: CredentialsConfig,
 }
 
 /// What is pruned, and when.
@@ -93,6 +97,7 @@ impl Default for ServiceConfig {
             delivery: DeliveryConfig::default(),
             retention: RetentionConfig::default(),
             sync: SyncConfig::default(),
+            credentials: CredentialsConfig::default(),
         }
     }
 }
@@ -158,6 +163,7 @@ impl ServiceConfig {
     fn validate(&self) -> anyhow::Result<()> {
         self.egress.validate().map_err(anyhow::Error::msg)?;
         self.delivery.validate().map_err(anyhow::Error::msg)?;
+        self.credentials.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 

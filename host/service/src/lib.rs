@@ -70,6 +70,7 @@ pub struct Service {
     workers: DeliveryWorkers,
     scheduler: SyncScheduler,
     retention: Option<JoinHandle<()>>,
+    credentials_upkeep: JoinHandle<()>,
 }
 
 impl Service {
@@ -142,6 +143,12 @@ impl Service {
         ));
         let scheduler = SyncScheduler::start(syncer.clone());
 
+        let credentials = Arc::new(sluice_credentials::Credentials::new(
+            db.clone(),
+            clock.clone(),
+            metrics.clone(),
+            config.credentials.clone(),
+        ));
         let state = Arc::new(AppState {
             db: db.clone(),
             runtime,
@@ -154,6 +161,7 @@ impl Service {
             egress: Arc::new(config.egress.clone()),
             syncer,
             sync_waker: scheduler.waker(),
+            credentials: credentials.clone(),
         });
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -161,10 +169,12 @@ impl Service {
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
         let server = tokio::spawn({
-            let app = sluice_api::router(state.clone());
+            let app =
+                sluice_api::router(state.clone()).merge(sluice_console::router(state.clone()));
             let stop = stop.clone();
             async move {
                 let shutdown = async move { stop.cancelled().await };
+                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
                 if let Err(error) = axum::serve(listener, app)
                     .with_graceful_shutdown(shutdown)
                     .await
@@ -181,6 +191,7 @@ impl Service {
                 stop.clone(),
             ))
         });
+        let credentials_upkeep = tokio::spawn(credentials.maintain(stop.clone()));
         tracing::info!(%addr, database = %redact(&url), "sluice is serving");
         Ok(Self {
             addr,
@@ -191,6 +202,7 @@ impl Service {
             workers,
             scheduler,
             retention,
+            credentials_upkeep,
         })
     }
 
@@ -204,6 +216,7 @@ impl Service {
         if let Some(retention) = self.retention {
             let _ = retention.await;
         }
+        let _ = self.credentials_upkeep.await;
         self.state.db.close().await;
     }
 }

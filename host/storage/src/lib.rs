@@ -18,10 +18,15 @@
 //! - [`sync`]: sync positions (cursors under leases), seen record versions
 //!   and the sync log.
 //! - [`retention`]: chunked pruning of what is delivered and old.
+//! - [`credentials`]: API keys and OAuth clients of stores (hashed
+//!   secrets), their access tokens and the audit log of their management.
 //! - [`admin_tokens`], [`rekey`].
+//! - [`console_sessions`]: the admin console's sessions, and the stores it lists.
 
 pub mod admin_tokens;
 pub mod connectors;
+pub mod console_sessions;
+pub mod credentials;
 mod db;
 pub mod deliveries;
 mod error;
@@ -39,6 +44,10 @@ pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
 pub use connectors::{ConnectorConfig, ConnectorConfigUpdate, ConnectorTarget, NewConnectorConfig};
+pub use console_sessions::ConsoleSession;
+pub use credentials::{
+    AuditEntry, CredentialKind, NewCredential, StoredAccessToken, StoredCredential,
+};
 pub use db::{Backend, Db, SqliteDurability};
 pub use deliveries::{
     Attempt, AttemptOutcome, AttemptTrigger, Delivery, DeliveryDetail, DeliveryFilter,

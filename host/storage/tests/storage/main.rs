@@ -6,6 +6,7 @@ mod support;
 
 mod admin_tokens;
 mod connectors;
+mod credentials;
 mod deliveries;
 mod fairness;
 mod ingest;

@@ -7,7 +7,8 @@
 //! - Service: a `sluice serve` process driven over loopback HTTP, on SQLite
 //!   and on PostgreSQL: events accepted per second, deliveries per second end
 //!   to end (webhooks to a local sink; the Slack connector to the fake),
-//!   acceptance-to-delivery latency at a fixed offered rate, resident memory.
+//!   acceptance-to-delivery latency at a fixed offered rate, resident memory,
+//!   and the time of each admin console page on the data left behind.
 //! - Marketplace: the Amazon, eBay and Google Shopping connectors against
 //!   their fakes, unthrottled: `inventory.updated` deliveries per second end
 //!   to end through a `sluice serve` process (on SQLite) with the token
@@ -21,6 +22,7 @@
 //! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness` runs one part; `SLUICE_BENCH_SCALE`
 //! (default 1.0) scales the amounts of work.
 
+mod console;
 mod fairness;
 mod marketplace;
 mod runtime;

@@ -380,5 +380,6 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     );
     let (rss, peak) = process.memory();
     println!("service on {label}: resident memory {rss} MiB now, peak {peak} MiB");
+    crate::console::run(label, &client, &base).await?;
     Ok(())
 }
