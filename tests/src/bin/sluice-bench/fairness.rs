@@ -50,7 +50,10 @@ async fn slow(State(receiver): State<Arc<Receiver>>) -> &'static str {
     "ok"
 }
 
-async fn mixed(State(receiver): State<Arc<Receiver>>, Path(delay_ms): Path<u64>) -> &'static str {
+async fn mixed(
+    State(receiver): State<Arc<Receiver>>,
+    Path((delay_ms, _target)): Path<(u64, String)>,
+) -> &'static str {
     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     receiver.mixed.fetch_add(1, Ordering::Relaxed);
     "ok"
