@@ -81,16 +81,24 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
         listing,
         now_ms: context.now_ms,
     };
-    let publishable = known.as_ref().is_none_or(|offer| offer.listing_id.is_none());
+    let publishable = known
+        .as_ref()
+        .is_none_or(|offer| offer.listing_id.is_none());
     if publishable && product.images.is_empty() {
         // eBay publishes an offer only with a picture: nothing is sent.
-        return Err(unpublishable(&product.sku, "product.imageUrls", "at least one picture; the event has no images"));
+        return Err(unpublishable(
+            &product.sku,
+            "product.imageUrls",
+            "at least one picture; the event has no images",
+        ));
     }
     let availability = lister.availability()?;
     if publishable {
         let stock = availability
             .as_ref()
-            .and_then(|availability| availability["shipToLocationAvailability"]["quantity"].as_u64())
+            .and_then(|availability| {
+                availability["shipToLocationAvailability"]["quantity"].as_u64()
+            })
             .unwrap_or(0);
         if stock == 0 {
             return Err(unpublishable(
@@ -248,7 +256,12 @@ impl Lister<'_> {
             Ok(listing) => listing,
             Err(missing) => return Err(missing_settings(sku, missing)),
         };
-        let body = offer(self.product, self.quantity, &self.site.marketplace_id, listing);
+        let body = offer(
+            self.product,
+            self.quantity,
+            &self.site.marketplace_id,
+            listing,
+        );
         let action = format!("create the offer for SKU {sku}");
         let request = Request::post(self.session.url(&format!("{INVENTORY}/offer")))
             .header("content-language", &self.site.content_language)

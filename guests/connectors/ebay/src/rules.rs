@@ -354,7 +354,17 @@ mod tests {
     fn skus_are_letters_digits_hyphens_and_underscores_up_to_50() {
         assert!(check_sku("TSHIRT-RED_M1").is_ok());
         assert!(check_sku(&"A".repeat(50)).is_ok());
-        for bad in ["", "A B", "A/B", "A#1", "A%1", "A~1", "Größe", "A.B", &"A".repeat(51)] {
+        for bad in [
+            "",
+            "A B",
+            "A/B",
+            "A#1",
+            "A%1",
+            "A~1",
+            "Größe",
+            "A.B",
+            &"A".repeat(51),
+        ] {
             let error = check_sku(bad).unwrap_err();
             assert!(error.contains("25707") && error.contains("50"), "{error}");
         }
@@ -365,7 +375,10 @@ mod tests {
         assert_eq!(quantity("quantity", 0), Ok(0));
         assert_eq!(quantity("quantity", 2_147_483_647), Ok(2_147_483_647));
         let error = quantity("quantity", 3_000_000_000).unwrap_err();
-        assert!(error.contains("int32") && error.contains("2147483647"), "{error}");
+        assert!(
+            error.contains("int32") && error.contains("2147483647"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -393,6 +406,10 @@ mod tests {
         assert_eq!(carrier_code("Fed-Ex"), "FedEx");
         assert_eq!(carrier_code("Deutsche Post"), "DeutschePost");
         assert_eq!(carrier_code("Bob's Couriers"), "Other");
-        assert!(CARRIER_NAMES.iter().all(|(_, code)| CARRIER_CODES.contains(code)));
+        assert!(
+            CARRIER_NAMES
+                .iter()
+                .all(|(_, code)| CARRIER_CODES.contains(code))
+        );
     }
 }
