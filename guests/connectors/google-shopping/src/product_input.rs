@@ -4,9 +4,9 @@
 //!
 //! Google's product data specification wants `link` and `imageLink` (and
 //! each additional image link) as ASCII URLs that comply with RFC 3986, of
-//! 1 to 2,000 characters, and a `brand` of at most 70 characters. URLs are
+//! 1 to 2,000 characters, and a `brand` and `mpn` of at most 70 characters. URLs are
 //! percent-encoded ([`encode::uri`]); a link or main image that is still
-//! too long, or a longer brand, fails permanently naming the field and the
+//! too long, or a longer brand or MPN, fails permanently naming the field and the
 //! limit; an additional image that does not fit is left out.
 
 use std::collections::BTreeMap;
@@ -24,6 +24,8 @@ const GTIN_LENGTHS: [usize; 4] = [8, 12, 13, 14];
 pub const MAX_URL_CHARS: usize = 2000;
 /// Longest `brand`.
 pub const MAX_BRAND_CHARS: usize = 70;
+/// Longest `mpn`.
+pub const MAX_MPN_CHARS: usize = 70;
 /// The update mask of an availability patch.
 pub const AVAILABILITY_MASK: &str = "productAttributes.availability";
 
@@ -91,16 +93,13 @@ pub fn to_input(product: &ProductUpdated, merchant: &Merchant) -> Result<Value, 
         attributes.insert("gtins".into(), json!(gtins));
     }
     if let Some(brand) = non_empty(&product.brand) {
-        let count = brand.chars().count();
-        if count > MAX_BRAND_CHARS {
-            return Err(format!(
-                "brand is {count} characters; Google's product data specification allows at most {MAX_BRAND_CHARS}"
-            ));
-        }
-        attributes.insert("brand".into(), brand.into());
+        attributes.insert("brand".into(), bounded("brand", brand, MAX_BRAND_CHARS)?.into());
     }
     if let Some(mpn) = non_empty(&product.identifiers.mpn) {
-        attributes.insert("mpn".into(), mpn.into());
+        attributes.insert(
+            "mpn".into(),
+            bounded("identifiers.mpn", mpn, MAX_MPN_CHARS)?.into(),
+        );
     }
     attributes.insert(
         "condition".into(),
@@ -117,6 +116,17 @@ pub fn to_input(product: &ProductUpdated, merchant: &Merchant) -> Result<Value, 
         input["customAttributes"] = Value::Array(custom);
     }
     Ok(input)
+}
+
+/// `value` of event field `field` when it has at most `max` characters.
+fn bounded(field: &str, value: String, max: usize) -> Result<String, String> {
+    let count = value.chars().count();
+    if count > max {
+        return Err(format!(
+            "{field} is {count} characters; Google's product data specification allows at most {max}"
+        ));
+    }
+    Ok(value)
 }
 
 /// `url` (from event field `field`) as Google takes it: `http` or `https`,

@@ -6,7 +6,8 @@
 //! - price 25003, quantity of at least one 25004, category 25005;
 //! - fulfillment, payment and return policy 25007, 25008 and 25009;
 //! - inventory location 25012, condition 25021;
-//! - title, description or photo: the generic user error 25002.
+//! - title, description, photo or listing duration: the generic user
+//!   error 25002.
 
 use std::collections::HashSet;
 
@@ -114,6 +115,12 @@ impl SellingSetup {
                 25004,
                 "The available quantity must be at least 1.",
                 "availableQuantity",
+            ),
+            (
+                offer.listing_duration.is_some(),
+                25002,
+                "The listing duration is missing; a fixed-price offer is listed GTC.",
+                "listingDuration",
             ),
             (
                 offer.category_id.is_some(),
