@@ -357,8 +357,7 @@ fn item_path(seller_id: &str, sku: &str) -> String {
 /// The store's attributes mapped to the product type's attribute names.
 const ATTRIBUTE_MAP: &str = r#"{"color": "color", "size": "size"}"#;
 
-const SUBMISSION_QUERY: &str =
-    "marketplaceIds=ATVPDKIKX0DER&includedData=issues&issueLocale=en_US";
+const SUBMISSION_QUERY: &str = "marketplaceIds=ATVPDKIKX0DER&includedData=issues&issueLocale=en_US";
 
 mod delivery {
     use super::*;

@@ -25,8 +25,8 @@ use sluice_tests::fakes::ebay::{EbayOptions, EbayOrderSeed, FakeEbay};
 use sluice_tests::fakes::google::{AccountAccess, FakeGoogle, GoogleOptions};
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
 use sluice_tests::fakes::spec::{
-    AMAZON_LISTINGS, EBAY_FULFILLMENT, EBAY_INVENTORY, GOOGLE_PRODUCTS, Operation,
-    RequestDocument, SLACK_BLOCK_KIT,
+    AMAZON_LISTINGS, EBAY_FULFILLMENT, EBAY_INVENTORY, GOOGLE_PRODUCTS, Operation, RequestDocument,
+    SLACK_BLOCK_KIT,
 };
 use sluice_tests::guests::guest;
 use sluice_tests::recorder::RecordedRequest;
@@ -46,7 +46,11 @@ fn runner() -> TestRunner {
 
 /// Text of exactly `chars` characters, words of mixed scripts.
 fn text(chars: usize) -> String {
-    "Größe café naïve T-shirt 100% cotton & more ".chars().cycle().take(chars).collect()
+    "Größe café naïve T-shirt 100% cotton & more "
+        .chars()
+        .cycle()
+        .take(chars)
+        .collect()
 }
 
 /// A length weighted towards `limit` and just past it, within `max`.
@@ -64,11 +68,15 @@ fn around(limit: usize, max: usize) -> BoxedStrategy<usize> {
 fn url(host: &'static str, chars: BoxedStrategy<usize>) -> impl Strategy<Value = String> {
     (chars, any::<bool>()).prop_map(move |(chars, unicode)| {
         let prefix = format!("https://{host}/");
-        let path: String = if unicode { "bild größe 1/" } else { "image-1/" }
-            .chars()
-            .cycle()
-            .take(chars.saturating_sub(prefix.len()))
-            .collect();
+        let path: String = if unicode {
+            "bild größe 1/"
+        } else {
+            "image-1/"
+        }
+        .chars()
+        .cycle()
+        .take(chars.saturating_sub(prefix.len()))
+        .collect();
         format!("{prefix}{path}")
     })
 }
@@ -258,7 +266,11 @@ struct Sandbox {
 }
 
 impl Sandbox {
-    async fn load(ca: &TestCa, overrides: std::collections::BTreeMap<String, std::net::SocketAddr>, folder: &str) -> Self {
+    async fn load(
+        ca: &TestCa,
+        overrides: std::collections::BTreeMap<String, std::net::SocketAddr>,
+        folder: &str,
+    ) -> Self {
         let runtime = runtime(ca, overrides);
         let (manifest, bytes) = guest(folder);
         let connector = runtime.load(manifest, bytes).await.unwrap();
@@ -292,15 +304,25 @@ fn every_ebay_listing_request_conforms_or_the_event_is_refused_with_ebays_rule()
     let ebay = tokio
         .block_on(FakeEbay::start(&ca, EbayOptions::unthrottled()))
         .unwrap();
-    let sandbox = tokio.block_on(Sandbox::load(&ca, ebay.egress_overrides(), "connectors/ebay"));
+    let sandbox = tokio.block_on(Sandbox::load(
+        &ca,
+        ebay.egress_overrides(),
+        "connectors/ebay",
+    ));
     let seller = ebay.onboard_seller();
     let policies = &seller.policies;
     let settings = [
         ("marketplace_id", "EBAY_US"),
         ("content_language", "en-US"),
-        ("merchant_location_key", seller.merchant_location_key.as_str()),
+        (
+            "merchant_location_key",
+            seller.merchant_location_key.as_str(),
+        ),
         ("category_id", "15687"),
-        ("fulfillment_policy_id", policies.fulfillment_policy_id.as_str()),
+        (
+            "fulfillment_policy_id",
+            policies.fulfillment_policy_id.as_str(),
+        ),
         ("payment_policy_id", policies.payment_policy_id.as_str()),
         ("return_policy_id", policies.return_policy_id.as_str()),
     ];
@@ -368,7 +390,11 @@ fn every_ebay_shipment_conforms_with_ebays_carrier_codes_or_is_refused() {
     let ebay = tokio
         .block_on(FakeEbay::start(&ca, EbayOptions::unthrottled()))
         .unwrap();
-    let sandbox = tokio.block_on(Sandbox::load(&ca, ebay.egress_overrides(), "connectors/ebay"));
+    let sandbox = tokio.block_on(Sandbox::load(
+        &ca,
+        ebay.egress_overrides(),
+        "connectors/ebay",
+    ));
     let seller = ebay.onboard_seller();
     let credentials = [
         ("client_id", seller.app.client_id.as_str()),
@@ -441,7 +467,11 @@ fn every_amazon_listing_request_conforms_or_the_event_is_refused() {
     let amazon = tokio
         .block_on(FakeAmazon::start(&ca, AmazonOptions::unthrottled()))
         .unwrap();
-    let sandbox = tokio.block_on(Sandbox::load(&ca, amazon.egress_overrides(), "connectors/amazon"));
+    let sandbox = tokio.block_on(Sandbox::load(
+        &ca,
+        amazon.egress_overrides(),
+        "connectors/amazon",
+    ));
     let seller = amazon.onboard_seller(&[MARKETPLACE_US]);
     let settings = [
         ("seller_id", seller.seller_id.as_str()),
@@ -469,7 +499,11 @@ fn every_amazon_listing_request_conforms_or_the_event_is_refused() {
                 let sku = percent_decoded(segments.next().unwrap());
                 let seller_id = percent_decoded(segments.next().unwrap());
                 let document = document(request, &[("sellerId", &seller_id), ("sku", &sku)]);
-                let operation = if request.method == "PUT" { &put } else { &patch };
+                let operation = if request.method == "PUT" {
+                    &put
+                } else {
+                    &patch
+                };
                 conforms(operation, request, &document)?;
                 let attributes = &document["body"]["attributes"];
                 prop_assert!(
@@ -526,10 +560,16 @@ fn every_google_insert_conforms_or_the_event_is_refused_with_googles_limit() {
                 event("product.updated", &payload.to_string()),
             ));
             let sent = &google.recorder().requests()[before..];
-            for request in sent.iter().filter(|r| r.path.ends_with("productInputs:insert")) {
+            for request in sent
+                .iter()
+                .filter(|r| r.path.ends_with("productInputs:insert"))
+            {
                 conforms(&insert, request, &document(request, &[]))?;
             }
-            if let Some(reason) = delivered_or_refused(&invocation, &["link", "images[0]", "brand", "identifiers.mpn"])? {
+            if let Some(reason) = delivered_or_refused(
+                &invocation,
+                &["link", "images[0]", "brand", "identifiers.mpn"],
+            )? {
                 prop_assert!(reason.contains("2000") || reason.contains("70"), "{reason}");
             }
             Ok(())
@@ -550,7 +590,11 @@ fn every_slack_message_conforms_to_block_kit_within_the_total_text_bound() {
     let slack = tokio
         .block_on(FakeSlack::start(&ca, SlackOptions::unthrottled()))
         .unwrap();
-    let sandbox = tokio.block_on(Sandbox::load(&ca, slack.egress_overrides(), "connectors/slack"));
+    let sandbox = tokio.block_on(Sandbox::load(
+        &ca,
+        slack.egress_overrides(),
+        "connectors/slack",
+    ));
     let channel = slack.create_channel("orders", Membership::Member);
     let webhook = slack.register_webhook(&channel);
     let message = Operation::new(&SLACK_BLOCK_KIT, "message");

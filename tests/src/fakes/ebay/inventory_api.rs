@@ -52,14 +52,23 @@ fn conform(spec: &Operation, document: RequestDocument, body: &[u8]) -> Result<(
     let first: &Violation = &violations[0];
     let field = first.field();
     if first.is_in("path") || field.ends_with("sku") {
-        let sku = document.pointer(&first.pointer).and_then(Value::as_str).unwrap_or_default();
+        let sku = document
+            .pointer(&first.pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         return Err(invalid_sku(sku));
     }
     if first.is_in("headers") {
         let name = match field.as_str() {
             "content-language" => "Content-Language",
             "content-type" => "Content-Type",
-            "" => if first.message.contains("content-type") { "Content-Type" } else { "Content-Language" },
+            "" => {
+                if first.message.contains("content-type") {
+                    "Content-Type"
+                } else {
+                    "Content-Language"
+                }
+            }
             other => other,
         };
         return Err(invalid_header(name));
@@ -68,7 +77,10 @@ fn conform(spec: &Operation, document: RequestDocument, body: &[u8]) -> Result<(
         // eBay's deserializer refuses a wrong type before any rule.
         return Err(serialize_error(&field));
     }
-    Err(EbayError::bad_request(invalid_value(&field, &first.message)))
+    Err(EbayError::bad_request(invalid_value(
+        &field,
+        &first.message,
+    )))
 }
 
 /// The `Content-Language` values eBay's Inventory API takes.

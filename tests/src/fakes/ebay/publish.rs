@@ -196,7 +196,7 @@ mod tests {
     fn offer(policies: &BusinessPolicies) -> Offer {
         let body = json!({
             "sku": "MUG-1", "marketplaceId": "EBAY_US", "format": "FIXED_PRICE",
-            "categoryId": "20625",
+            "listingDuration": "GTC", "categoryId": "20625",
             "pricingSummary": {"price": {"value": "19.99", "currency": "USD"}},
             "listingPolicies": {
                 "fulfillmentPolicyId": policies.fulfillment_policy_id,

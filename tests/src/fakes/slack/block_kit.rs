@@ -70,7 +70,9 @@ pub(super) fn validate_blocks(blocks: &Value) -> Result<(), BlocksError> {
     if total > MAX_TOTAL_TEXT {
         check.fail(
             "/blocks",
-            format_args!("must hold at most {MAX_TOTAL_TEXT} characters of text in all, not {total}"),
+            format_args!(
+                "must hold at most {MAX_TOTAL_TEXT} characters of text in all, not {total}"
+            ),
         );
     }
     if check.errors.is_empty() {
