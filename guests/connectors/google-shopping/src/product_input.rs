@@ -93,7 +93,10 @@ pub fn to_input(product: &ProductUpdated, merchant: &Merchant) -> Result<Value, 
         attributes.insert("gtins".into(), json!(gtins));
     }
     if let Some(brand) = non_empty(&product.brand) {
-        attributes.insert("brand".into(), bounded("brand", brand, MAX_BRAND_CHARS)?.into());
+        attributes.insert(
+            "brand".into(),
+            bounded("brand", brand, MAX_BRAND_CHARS)?.into(),
+        );
     }
     if let Some(mpn) = non_empty(&product.identifiers.mpn) {
         attributes.insert(

@@ -1,7 +1,8 @@
 //! Listings Items 2021-08-01:
 //! `PUT|PATCH|GET|DELETE /listings/2021-08-01/items/{sellerId}/{sku}`.
 //!
-//! Every put and patch is first checked against the official model
+//! Every put and patch that passes the fake's own checks is also checked
+//! against the official model
 //! (`tests/schemas/amazon/listings_items_2021-08-01.json`: query, headers
 //! and body; for example `includedData=identifiers` only with
 //! `mode=VALIDATION_PREVIEW`). Malformed requests are 400 `BAD_REQUEST`
@@ -276,9 +277,9 @@ async fn put_item(
         Operation::PutListingsItem,
         Some(&seller_id),
     )?;
-    conform(&PUT_SPEC, &seller_id, &sku, &params, &headers, &body)?;
     let query = ListingsQuery::parse(&amazon, &seller_id, region, &params, &SUBMISSION_QUERY)?;
     let content = ListingContent::parse(&body).map_err(SpApiError::listings_bad_request)?;
+    conform(&PUT_SPEC, &seller_id, &sku, &params, &headers, &body)?;
     let submission = Submission {
         id: ids::uuid(),
         sku: &sku,
@@ -320,9 +321,10 @@ async fn patch_item(
         Operation::PatchListingsItem,
         Some(&seller_id),
     )?;
-    conform(&PATCH_SPEC, &seller_id, &sku, &params, &headers, &body)?;
     let query = ListingsQuery::parse(&amazon, &seller_id, region, &params, &SUBMISSION_QUERY)?;
-    let body = PatchBody::parse(&body).map_err(SpApiError::listings_bad_request)?;
+    let patch = PatchBody::parse(&body).map_err(SpApiError::listings_bad_request)?;
+    conform(&PATCH_SPEC, &seller_id, &sku, &params, &headers, &body)?;
+    let body = patch;
     let mut central = amazon.central.lock();
     let previous = central.listing(&seller_id, &sku);
     let requirements = previous.map_or(Requirements::Listing, |listing| listing.requirements);

@@ -6,7 +6,8 @@
 //! `Content-Language` eBay supports (`en-US`, ...); anything else is 400
 //! errorId 25709 `Invalid value for header <name>.`.
 //!
-//! Every write is first checked against eBay's contract
+//! Every write that passes the fake's own checks is also checked against
+//! eBay's contract
 //! (`tests/schemas/ebay/sell_inventory_v1.json`: path, headers and body): a
 //! SKU eBay refuses is errorId 25707, a header 25709 naming the header, a
 //! value of the wrong type 2004 (as eBay's deserializer answers), any other
@@ -147,12 +148,12 @@ async fn put_inventory_item(
     body: Bytes,
 ) -> Result<StatusCode, EbayError> {
     admit(&ebay, &headers, SellApi::Inventory, Access::Write)?;
+    let locale = content_locale(&headers)?;
+    let item = InventoryItem::parse(&sku, &locale, &body)?;
     let document = RequestDocument::new()
         .path(&[("sku", &sku)])
         .headers(&headers);
     conform(&ITEM_SPEC, document, &body)?;
-    let locale = content_locale(&headers)?;
-    let item = InventoryItem::parse(&sku, &locale, &body)?;
     let mut account = ebay.account.lock();
     account.put_item(item.clone());
     // Journaled under the lock, so the journal's order is the writes' order.
@@ -189,9 +190,9 @@ async fn create_offer(
     body: Bytes,
 ) -> Result<Response, EbayError> {
     admit(&ebay, &headers, SellApi::Inventory, Access::Write)?;
-    conform(&OFFER_SPEC, RequestDocument::new().headers(&headers), &body)?;
     content_locale(&headers)?;
     let offer = Offer::parse(&body, ids::offer_id())?;
+    conform(&OFFER_SPEC, RequestDocument::new().headers(&headers), &body)?;
     let mut account = ebay.account.lock();
     let offer = account.create_offer(offer)?;
     let body = json!({"offerId": offer.offer_id});
@@ -278,8 +279,8 @@ async fn bulk_update_price_quantity(
     body: Bytes,
 ) -> Result<Response, EbayError> {
     admit(&ebay, &headers, SellApi::Inventory, Access::Write)?;
-    conform(&BULK_SPEC, RequestDocument::new().headers(&headers), &body)?;
     content_locale(&headers)?;
+    conform(&BULK_SPEC, RequestDocument::new().headers(&headers), &body)?;
     let mut account = ebay.account.lock();
     let outcome = bulk_update::run(&mut account, &body)?;
     for update in outcome.updates {

@@ -5,7 +5,7 @@
 //! Every call is admitted the way Google's front end does it: a live access
 //! token (401), the Content API scope and access to the merchant account
 //! (403), then the account's quota (429, without `Retry-After`). An insert
-//! is then checked against Google's contract and product data
+//! that passes the fake's own checks is also checked against Google's contract and product data
 //! specification (`tests/schemas/google/merchant_products_v1.json`).
 
 use std::collections::HashMap;
@@ -107,6 +107,9 @@ async fn insert_input(
 ) -> Result<Json<Value>, ApiError> {
     let account = admit(&google, &headers, &account)?;
     let query = query_params(query);
+    let mut center = google.center.lock();
+    let data_source = center.data_source(account, query.get("dataSource").map(String::as_str))?;
+    let input = InputBody::parse(&body)?;
     let document = RequestDocument::new()
         .query(&query)
         .headers(&headers)
@@ -115,9 +118,6 @@ async fn insert_input(
     INSERT_SPEC
         .check(&document)
         .map_err(|violations| ApiError::invalid_argument(spec::describe(&violations)))?;
-    let mut center = google.center.lock();
-    let data_source = center.data_source(account, query.get("dataSource").map(String::as_str))?;
-    let input = InputBody::parse(&body)?;
     let inserted = center.insert(account, data_source, input, google.clock.now_ms())?;
     // Journaled under the lock, so the journal's order is the writes' order.
     google
