@@ -115,12 +115,17 @@ async fn insert_input(
         .headers(&headers)
         .body(&body)
         .build();
-    // Missing required fields are the fake's own check below, in Google's
-    // words (`offerId: required field is missing`).
+    // The input's own fields (offerId, contentLanguage, feedLabel, required
+    // or not) are the fake's own checks below, in Google's words; the
+    // schema adds the product data specification's rules on the attributes.
     let violations: Vec<_> = INSERT_SPEC
         .violations(&document)
         .into_iter()
-        .filter(|violation| !violation.message.ends_with("is a required property"))
+        .filter(|violation| {
+            !violation.message.ends_with("is a required property")
+                && (!violation.is_in("body")
+                    || violation.pointer.starts_with("/body/productAttributes"))
+        })
         .collect();
     if !violations.is_empty() {
         return Err(ApiError::invalid_argument(spec::describe(&violations)));
