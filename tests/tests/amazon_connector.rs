@@ -22,7 +22,7 @@ use sluice_tests::RecordedRequest;
 use sluice_tests::TestCa;
 use sluice_tests::fakes::amazon::{
     AmazonOptions, FakeAmazon, ListingRules, LwaError, MARKETPLACE_DE, MARKETPLACE_US, Operation,
-    OrderSeed, OrderStatus, SellerCredentials, SpApiError, TOKEN_PATH,
+    OrderSeed, OrderStatus, Requirements, SellerCredentials, SpApiError, TOKEN_PATH,
 };
 use sluice_tests::fakes::ebay::{EbayOptions, FakeEbay};
 use sluice_tests::guests::guest;
@@ -96,6 +96,7 @@ impl Harness {
         vec![
             ("seller_id", self.seller.seller_id.as_str()),
             ("marketplace_id", MARKETPLACE_US),
+            ("attribute_map", ATTRIBUTE_MAP),
         ]
     }
 
@@ -353,8 +354,10 @@ fn item_path(seller_id: &str, sku: &str) -> String {
     format!("/listings/2021-08-01/items/{seller_id}/{sku}")
 }
 
-const SUBMISSION_QUERY: &str =
-    "marketplaceIds=ATVPDKIKX0DER&includedData=issues%2Cidentifiers&issueLocale=en_US";
+/// The store's attributes mapped to the product type's attribute names.
+const ATTRIBUTE_MAP: &str = r#"{"color": "color", "size": "size"}"#;
+
+const SUBMISSION_QUERY: &str = "marketplaceIds=ATVPDKIKX0DER&includedData=issues&issueLocale=en_US";
 
 mod delivery {
     use super::*;
@@ -371,7 +374,7 @@ mod delivery {
             .expect("the listing was stored");
         assert_eq!(
             delivered(&invocation).external_id.as_deref(),
-            Some(listing.asin.as_str())
+            Some(listing.submission_id.as_str())
         );
         let path = item_path(&harness.seller.seller_id, SKU);
         assert_eq!(
@@ -468,7 +471,7 @@ mod delivery {
             .unwrap();
         assert_eq!(
             delivered(&invocation).external_id.as_deref(),
-            Some(listing.asin.as_str())
+            Some(listing.submission_id.as_str())
         );
         let path = item_path(&harness.seller.seller_id, SKU);
         assert_eq!(egress(&invocation), [call("PATCH", NA_ORIGIN, &path, 200)]);
@@ -1618,5 +1621,157 @@ mod egress_policy {
             check.message
         );
         assert!(ebay.recorder().is_empty());
+    }
+}
+
+/// The listing profile: how a store's products become listings of its
+/// product type (settings `listing_requirements`, `attribute_map`,
+/// `fixed_attributes`) and the marketplace's currency.
+mod listing_profile {
+    use super::*;
+
+    /// The attributes issue 14's review found Amazon requiring of product
+    /// type PRODUCT in the US marketplace, besides the ones every listing
+    /// needs.
+    const PRODUCT_TYPE_REQUIRES: [&str; 4] = [
+        "bullet_point",
+        "country_of_origin",
+        "item_type_keyword",
+        "supplier_declared_dg_hz_regulation",
+    ];
+
+    const FIXED: &str = r#"{
+        "bullet_point": [{"value": "100% organic cotton", "language_tag": "en_US"}],
+        "country_of_origin": [{"value": "PT"}],
+        "item_type_keyword": [{"value": "t-shirts"}],
+        "supplier_declared_dg_hz_regulation": [{"value": "not_applicable"}]
+    }"#;
+
+    async fn strict_harness() -> Harness {
+        let mut rules = ListingRules::default();
+        rules
+            .listing
+            .extend(PRODUCT_TYPE_REQUIRES.iter().map(|name| name.to_string()));
+        Harness::with_options(AmazonOptions {
+            listing_rules: rules,
+            ..AmazonOptions::unthrottled()
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn attributes_the_product_type_requires_come_from_fixed_attributes() {
+        let harness = strict_harness().await;
+
+        let without = harness.deliver(product_updated(Some(3))).await;
+        let reason = &failed(&without).reason;
+        for name in PRODUCT_TYPE_REQUIRES {
+            assert!(
+                reason.contains(&format!("'{name}' is required but not supplied.")),
+                "{reason}"
+            );
+        }
+
+        let mut settings = harness.settings();
+        settings.push(("fixed_attributes", FIXED));
+        let context = harness.context_with(&settings, &harness.credentials());
+        let invocation = harness
+            .deliver_with(context, product_updated(Some(3)))
+            .await;
+
+        let listing = harness
+            .amazon
+            .listing(&harness.seller.seller_id, SKU)
+            .expect("the listing was stored");
+        assert_eq!(
+            delivered(&invocation).external_id.as_deref(),
+            Some(listing.submission_id.as_str())
+        );
+        assert_eq!(listing.first_value("country_of_origin"), Some("PT"));
+        assert_eq!(
+            listing.attributes["supplier_declared_dg_hz_regulation"],
+            json!([{"value": "not_applicable", "marketplace_id": MARKETPLACE_US}])
+        );
+        assert_eq!(listing.first_value("color"), Some("red"), "mapped");
+    }
+
+    #[tokio::test]
+    async fn unmapped_store_attributes_are_not_sent_under_made_up_names() {
+        let harness = Harness::start().await;
+        let mut payload = product_payload(Some(1));
+        payload["attributes"] = json!({"Größe": "XL", "color": "red", "fabric": "jersey"});
+        let mut settings = harness.settings();
+        settings.retain(|(key, _)| *key != "attribute_map");
+        settings.push(("attribute_map", r#"{"Größe": "size"}"#));
+        let context = harness.context_with(&settings, &harness.credentials());
+
+        delivered(
+            &harness
+                .deliver_with(context, event("product.updated", &payload.to_string()))
+                .await,
+        );
+
+        let listing = harness
+            .amazon
+            .listing(&harness.seller.seller_id, SKU)
+            .unwrap();
+        assert_eq!(listing.first_value("size"), Some("XL"));
+        for absent in ["gr__e", "color", "fabric"] {
+            assert!(!listing.attributes.contains_key(absent), "{absent}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_offer_on_an_existing_asin_is_submitted_as_listing_offer_only() {
+        let harness = Harness::start().await;
+        let mut payload = product_payload(Some(4));
+        payload["attributes"] = json!({"asin": "B0EXAMPLE1"});
+        let mut settings = harness.settings();
+        settings.retain(|(key, _)| *key != "attribute_map");
+        settings.push(("listing_requirements", "LISTING_OFFER_ONLY"));
+        settings.push(("attribute_map", r#"{"asin": "merchant_suggested_asin"}"#));
+        let context = harness.context_with(&settings, &harness.credentials());
+
+        delivered(
+            &harness
+                .deliver_with(context, event("product.updated", &payload.to_string()))
+                .await,
+        );
+
+        let put = harness.requests().pop().unwrap();
+        let body = put.json().unwrap();
+        assert_eq!(body["requirements"], "LISTING_OFFER_ONLY");
+        let attributes = body["attributes"].as_object().unwrap();
+        assert_eq!(
+            attributes["merchant_suggested_asin"],
+            json!([{"value": "B0EXAMPLE1", "marketplace_id": MARKETPLACE_US}])
+        );
+        for product_fact in ["item_name", "brand", "main_product_image_locator"] {
+            assert!(!attributes.contains_key(product_fact), "{product_fact}");
+        }
+        let listing = harness
+            .amazon
+            .listing(&harness.seller.seller_id, SKU)
+            .unwrap();
+        assert_eq!(listing.requirements, Requirements::ListingOfferOnly);
+    }
+
+    #[tokio::test]
+    async fn a_price_in_another_currency_than_the_marketplaces_fails_without_a_call() {
+        let harness = Harness::start().await;
+        let mut payload = product_payload(Some(1));
+        payload["price"] = json!({"amount": "17.50", "currency": "EUR"});
+
+        let invocation = harness
+            .deliver(event("product.updated", &payload.to_string()))
+            .await;
+
+        let reason = &failed(&invocation).reason;
+        assert!(
+            reason.contains("price.currency is EUR")
+                && reason.contains("ATVPDKIKX0DER sells in USD"),
+            "{reason}"
+        );
+        assert!(egress(&invocation).is_empty());
     }
 }

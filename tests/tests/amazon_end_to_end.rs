@@ -130,7 +130,7 @@ async fn each_event_type_reaches_amazon_and_is_delivered() {
     )
     .await;
     let listing = amazon.listing(&seller.seller_id, SKU).expect("listed");
-    assert_eq!(product["external_id"], listing.asin.as_str());
+    assert_eq!(product["external_id"], listing.submission_id.as_str());
     assert_eq!(
         listing.first_value("item_name"),
         Some("Red T-shirt, medium")

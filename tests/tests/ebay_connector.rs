@@ -435,6 +435,7 @@ mod product_updated {
                 "sku": SKU,
                 "marketplaceId": "EBAY_US",
                 "format": "FIXED_PRICE",
+                "listingDuration": "GTC",
                 "availableQuantity": 10,
                 "categoryId": CATEGORY_ID,
                 "pricingSummary": {"price": {"value": "19.99", "currency": "USD"}},
@@ -713,21 +714,32 @@ mod product_updated {
     #[tokio::test]
     async fn an_item_ebay_refuses_fails_with_its_error_id_and_message() {
         let harness = Harness::start().await;
-        let mut spaced = product();
-        spaced["sku"] = json!("RED SHIRT");
+        // A refusal the connector cannot foresee (the SKU passes eBay's
+        // published rule), as eBay words it.
+        harness.ebay.fail_calls(
+            EbayCall::PutInventoryItem,
+            EbayError::bad_request(
+                ErrorDetail::request(
+                    SellApi::Inventory,
+                    25707,
+                    "This is an invalid value for a SKU.",
+                )
+                .parameter("sku", SKU),
+            ),
+            1,
+        );
 
-        let (invocation, sent) = harness.deliver_and_record(product_updated(spaced)).await;
+        let (invocation, sent) = harness.deliver_and_record(product_updated(product())).await;
 
         assert_eq!(
             lines(&sent),
-            [
-                format!("POST {TOKEN_PATH}"),
-                "PUT /sell/inventory/v1/inventory_item/RED%20SHIRT".to_owned()
-            ]
+            [format!("POST {TOKEN_PATH}"), format!("PUT {ITEM_PATH}")]
         );
         let failure = failed(&invocation);
         assert!(
-            failure.reason.starts_with("eBay refused to create or replace inventory item RED SHIRT: 25707: This is an invalid value for a SKU."),
+            failure.reason.starts_with(&format!(
+                "eBay refused to create or replace inventory item {SKU}: 25707: This is an invalid value for a SKU."
+            )),
             "{}",
             failure.reason
         );
@@ -741,7 +753,7 @@ mod product_updated {
                 .message
                 .as_deref()
                 .unwrap()
-                .contains("[sku=RED SHIRT]")
+                .contains(&format!("[sku={SKU}]"))
         );
     }
 
@@ -1080,11 +1092,6 @@ mod order_fulfilled {
                 order_fulfilled(&order_id, &[&line, &line], "UPS", "1Z1"),
                 "32210",
                 "Duplicate line item id",
-            ),
-            (
-                order_fulfilled(&order_id, &[&line], "Pigeon", "1Z1"),
-                "32300",
-                "Invalid shipment tracking number or carrier",
             ),
         ];
         for (event, code, message) in cases {
@@ -2028,5 +2035,172 @@ impl Harness {
         invocation
             .result
             .unwrap_or_else(|failure| panic!("the sync did not finish: {failure:?}"))
+    }
+}
+
+/// What eBay's published contracts allow (tests/schemas/ebay): events
+/// beyond them are fitted in a documented way or refused before any call.
+mod contract_limits {
+    use super::*;
+
+    fn with(changes: Value) -> Event {
+        let mut payload = product();
+        for (key, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                payload.as_object_mut().unwrap().remove(key);
+            } else {
+                payload[key] = value.clone();
+            }
+        }
+        product_updated(payload)
+    }
+
+    /// The permanent failure of `event`, asserting nothing was sent.
+    async fn refused_without_a_call(harness: &Harness, event: Event) -> String {
+        let (invocation, sent) = harness.deliver_and_record(event).await;
+        assert!(sent.is_empty(), "{:?}", lines(&sent));
+        failed(&invocation).reason.clone()
+    }
+
+    #[tokio::test]
+    async fn skus_quantities_brands_and_currencies_beyond_ebays_rules_fail_before_any_call() {
+        let harness = Harness::start().await;
+        for (changes, expected) in [
+            (
+                json!({"sku": "TSHIRT RED/M"}),
+                "eBay takes SKUs of 1 to 50 letters and digits",
+            ),
+            (json!({"sku": "GRÖSSE-M"}), "errorId 25707"),
+            (
+                json!({"quantity": 3_000_000_000u64}),
+                "int32, at most 2147483647",
+            ),
+            (
+                json!({"brand": "B".repeat(66)}),
+                "brand is 66 characters; eBay takes at most 65",
+            ),
+            (
+                json!({"identifiers": {"mpn": "M".repeat(70)}}),
+                "identifiers.mpn is 70 characters; eBay takes at most 65",
+            ),
+            (
+                json!({"price": {"amount": "19.99", "currency": "EUR"}}),
+                "price.currency is EUR, but marketplace EBAY_US lists in USD",
+            ),
+        ] {
+            let reason = refused_without_a_call(&harness, with(changes.clone())).await;
+            assert!(reason.contains(expected), "{changes}: {reason}");
+        }
+        let reason =
+            refused_without_a_call(&harness, inventory_updated_u64(SKU, 3_000_000_000)).await;
+        assert!(reason.contains("int32"), "{reason}");
+    }
+
+    fn inventory_updated_u64(sku: &str, quantity: u64) -> Event {
+        event(
+            "inventory.updated",
+            &json!({"sku": sku, "quantity": quantity}).to_string(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_first_listing_without_a_picture_or_stock_is_refused_as_ebay_would_at_publish() {
+        let harness = Harness::start().await;
+
+        let reason = refused_without_a_call(&harness, with(json!({"images": []}))).await;
+        assert!(
+            reason.contains("eBay publishes an offer only with product.imageUrls"),
+            "{reason}"
+        );
+
+        let reason = refused_without_a_call(&harness, with(json!({"quantity": 0}))).await;
+        assert!(
+            reason.contains(
+                "eBay publishes an offer only with availableQuantity of a quantity of at least 1"
+            ),
+            "{reason}"
+        );
+        assert!(harness.ebay.recorder().is_empty());
+    }
+
+    #[tokio::test]
+    async fn long_texts_are_cut_and_pictures_kept_to_ebays_limits() {
+        let harness = Harness::start().await;
+        let images: Vec<String> = (0..30)
+            .map(|i| format!("https://cdn.example.com/{i}.jpg"))
+            .collect();
+        let event = with(json!({
+            "description": "word ".repeat(1000),
+            "brand": "A brand name of exactly fifty-five characters in all!!!",
+            "images": images,
+            "attributes": {
+                "fit": "Relaxed fit with dropped shoulders and a longer back hem",
+                "a_very_long_attribute_name_that_eBay_cannot_take": "x",
+            },
+        }));
+
+        let (invocation, sent) = harness.deliver_and_record(event).await;
+
+        delivered(&invocation);
+        let item = sent[1].json().unwrap();
+        let product = &item["product"];
+        let description = product["description"].as_str().unwrap();
+        assert!(description.chars().count() <= 4000 && description.ends_with("word"));
+        assert_eq!(product["imageUrls"].as_array().unwrap().len(), 24);
+        assert_eq!(
+            product["aspects"]["Fit"],
+            json!(["Relaxed fit with dropped shoulders and a longer"])
+        );
+        assert!(
+            product["aspects"].get("Brand").is_none(),
+            "55 characters is over an aspect value's 50"
+        );
+        assert_eq!(product["brand"].as_str().unwrap().chars().count(), 55);
+        assert_eq!(
+            product["aspects"].as_object().unwrap().len(),
+            1,
+            "{}",
+            product["aspects"]
+        );
+    }
+
+    #[tokio::test]
+    async fn carriers_become_ebay_codes_and_tracking_numbers_letters_and_digits() {
+        let harness = Harness::start().await;
+        let order_id = harness.seed_order();
+        let line = harness.ebay.order(&order_id).unwrap().line_items[0]
+            .line_item_id
+            .clone();
+
+        let (invocation, sent) = harness
+            .deliver_and_record(order_fulfilled(
+                &order_id,
+                &[&line],
+                "Royal Mail",
+                "AB.123/456 GB",
+            ))
+            .await;
+
+        assert_eq!(
+            delivered(&invocation).external_id.as_deref(),
+            Some("AB123456GB")
+        );
+        let body = sent[1].json().unwrap();
+        assert_eq!(body["shippingCarrierCode"], "RoyalMail");
+        assert_eq!(body["trackingNumber"], "AB123456GB");
+
+        let other = harness.seed_order();
+        let line = harness.ebay.order(&other).unwrap().line_items[0]
+            .line_item_id
+            .clone();
+        let reason = refused_without_a_call(
+            &harness,
+            order_fulfilled(&other, &[&line], "UPS", "1ZÄÖ999"),
+        )
+        .await;
+        assert!(
+            reason.contains("letters and digits (A-Z, a-z, 0-9) only"),
+            "{reason}"
+        );
     }
 }

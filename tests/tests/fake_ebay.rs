@@ -223,6 +223,7 @@ impl Harness {
             "sku": sku,
             "marketplaceId": "EBAY_US",
             "format": "FIXED_PRICE",
+            "listingDuration": "GTC",
             "availableQuantity": 10,
             "categoryId": "20625",
             "pricingSummary": {"price": {"value": "19.99", "currency": "USD"}},
@@ -697,7 +698,7 @@ mod inventory {
         assert_eq!(
             refused.error_ids(),
             [
-                25002, 25002, 25002, 25021, 25003, 25004, 25005, 25007, 25008, 25009, 25012
+                25002, 25002, 25002, 25021, 25003, 25004, 25002, 25005, 25007, 25008, 25009, 25012
             ]
         );
         let unknown = h

@@ -663,7 +663,7 @@ mod product_updated {
     }
 
     #[tokio::test]
-    async fn an_invalid_field_fails_with_googles_invalid_argument() {
+    async fn a_link_google_would_refuse_fails_before_any_call() {
         let harness = Harness::start().await;
         let mut payload = product_payload();
         payload["link"] = json!("ftp://shop.example.com/p/tshirt-red-m");
@@ -672,14 +672,64 @@ mod product_updated {
             .deliver(event("product.updated", &payload.to_string()))
             .await;
 
-        assert_google_refusal(
-            failed(&invocation),
-            400,
-            "INVALID_ARGUMENT",
-            "productAttributes.link: must be an absolute http or https URL, got \
-             \"ftp://shop.example.com/p/tshirt-red-m\"",
+        let failure = failed(&invocation);
+        assert!(
+            failure.reason.contains(
+                "link \"ftp://shop.example.com/p/tshirt-red-m\" is not an http or https URL"
+            ),
+            "{}",
+            failure.reason
         );
-        assert!(harness.google.changes().is_empty());
+        assert!(failure.remote.is_none());
+        assert!(harness.google.recorder().is_empty());
+    }
+
+    #[tokio::test]
+    async fn non_ascii_links_are_percent_encoded_and_overlong_ones_refused() {
+        let harness = Harness::start().await;
+        let mut payload = product_payload();
+        payload["link"] = json!("https://shop.example.com/p/t-shirt größe m");
+        payload["images"] = json!(["https://cdn.example.com/bild größe.jpg"]);
+
+        delivered(
+            &harness
+                .deliver(event("product.updated", &payload.to_string()))
+                .await,
+        );
+
+        let insert = harness.google.recorder().requests().pop().unwrap();
+        let attributes = &insert.json().unwrap()["productAttributes"];
+        assert_eq!(
+            attributes["link"],
+            "https://shop.example.com/p/t-shirt%20gr%C3%B6%C3%9Fe%20m"
+        );
+        assert_eq!(
+            attributes["imageLink"],
+            "https://cdn.example.com/bild%20gr%C3%B6%C3%9Fe.jpg"
+        );
+
+        payload["link"] = json!(format!("https://shop.example.com/{}", "é".repeat(700)));
+        payload["brand"] = json!("Acme");
+        let failure = harness
+            .deliver(event("product.updated", &payload.to_string()))
+            .await;
+        let reason = &failed(&failure).reason;
+        assert!(
+            reason.contains("link is 4225 characters once percent-encoded")
+                && reason.contains("at most 2000"),
+            "{reason}"
+        );
+
+        payload["link"] = json!("https://shop.example.com/p/1");
+        payload["brand"] = json!("B".repeat(71));
+        let failure = harness
+            .deliver(event("product.updated", &payload.to_string()))
+            .await;
+        let reason = &failed(&failure).reason;
+        assert!(
+            reason.contains("brand is 71 characters") && reason.contains("at most 70"),
+            "{reason}"
+        );
     }
 
     #[tokio::test]

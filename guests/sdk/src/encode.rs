@@ -1,4 +1,4 @@
-//! Percent-encoding for URL path segments, query strings and
+//! Percent-encoding for URIs, URL path segments, query strings and
 //! `application/x-www-form-urlencoded` bodies (RFC 3986: every byte but the
 //! unreserved characters `A-Z a-z 0-9 - . _ ~` is escaped).
 //!
@@ -20,6 +20,40 @@ pub fn percent(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `url` as an RFC 3986 URI of ASCII characters only: every byte that
+/// may not appear in a URI (non-ASCII letters, spaces, `"`, `<`, `>`,
+/// `\`, `^`, `` ` ``, `{`, `|`, `}` and controls) is written `%XX`, and so
+/// is a `%` that does not start an escape. Characters with a meaning in
+/// URIs (`:/?#[]@!$&'()*+,;=`) and existing escapes are kept, so an
+/// already-encoded URL comes back unchanged.
+///
+/// ```
+/// use sluice_guest::encode;
+///
+/// assert_eq!(
+///     encode::uri("https://shop.example.com/p/größe 1?q=a|b"),
+///     "https://shop.example.com/p/gr%C3%B6%C3%9Fe%201?q=a%7Cb"
+/// );
+/// assert_eq!(encode::uri("https://x.example/a%20b"), "https://x.example/a%20b");
+/// ```
+pub fn uri(url: &str) -> String {
+    let bytes = url.as_bytes();
+    let mut out = String::with_capacity(url.len());
+    for (index, &byte) in bytes.iter().enumerate() {
+        let is_escape = byte == b'%'
+            && bytes.get(index + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(index + 2).is_some_and(u8::is_ascii_hexdigit);
+        let allowed =
+            byte.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&byte) || is_escape;
+        if allowed {
             out.push(char::from(byte));
         } else {
             out.push_str(&format!("%{byte:02X}"));
@@ -50,6 +84,21 @@ mod tests {
         assert_eq!(percent("Atzr|IwE+="), "Atzr%7CIwE%2B%3D");
         assert_eq!(percent("é"), "%C3%A9");
         assert_eq!(percent(""), "");
+    }
+
+    #[test]
+    fn uris_keep_their_syntax_and_escape_the_rest() {
+        assert_eq!(
+            uri("https://a.example/x?y=1&z=[2]#f"),
+            "https://a.example/x?y=1&z=[2]#f"
+        );
+        assert_eq!(
+            uri("https://a.example/é ü"),
+            "https://a.example/%C3%A9%20%C3%BC"
+        );
+        assert_eq!(uri("https://a.example/100%"), "https://a.example/100%25");
+        assert_eq!(uri("https://a.example/%7e"), "https://a.example/%7e");
+        assert!(uri("https://a.example/\u{1F600}\"<>").is_ascii());
     }
 
     #[test]

@@ -14,3 +14,4 @@ pub mod google;
 pub mod money;
 pub mod oauth;
 pub mod slack;
+pub mod spec;

@@ -1,7 +1,12 @@
 //! The configuration being run: its settings and credentials, checked before
 //! anything is sent.
 
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
 use sluice_guest::{InvocationContext, MissingField, credentials};
+
+use crate::profile::{self, Requirements};
 
 /// The North American SP-API endpoint, used when setting `endpoint` is unset.
 pub const DEFAULT_ENDPOINT: &str = "https://sellingpartnerapi-na.amazon.com";
@@ -11,7 +16,7 @@ pub const DEFAULT_PRODUCT_TYPE: &str = "PRODUCT";
 pub const DEFAULT_LANGUAGE_TAG: &str = "en_US";
 
 /// Everything the connector needs to call Amazon for one seller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The LWA app's client id.
     pub client_id: String,
@@ -29,6 +34,12 @@ pub struct Config {
     pub product_type: String,
     /// The language of listing texts and issue messages.
     pub language_tag: String,
+    /// The requirement set of full listings (setting `listing_requirements`).
+    pub requirements: Requirements,
+    /// Store attribute key → Amazon attribute name (setting `attribute_map`).
+    pub attribute_map: BTreeMap<String, String>,
+    /// Attributes sent with every product (setting `fixed_attributes`).
+    pub fixed_attributes: Map<String, Value>,
 }
 
 impl Config {
@@ -37,6 +48,11 @@ impl Config {
     pub fn from_context(context: &InvocationContext) -> Result<Self, String> {
         let missing = |error: MissingField| error.to_string();
         let endpoint = context.setting("endpoint").unwrap_or(DEFAULT_ENDPOINT);
+        let marketplace_id = context
+            .require_setting("marketplace_id")
+            .map_err(missing)?
+            .trim()
+            .to_owned();
         Ok(Self {
             client_id: credentials::require("client_id").map_err(missing)?,
             client_secret: credentials::require("client_secret").map_err(missing)?,
@@ -46,11 +62,13 @@ impl Config {
                 .map_err(missing)?
                 .trim()
                 .to_owned(),
-            marketplace_id: context
-                .require_setting("marketplace_id")
-                .map_err(missing)?
-                .trim()
-                .to_owned(),
+            requirements: Requirements::parse(context.setting("listing_requirements"))?,
+            attribute_map: profile::parse_attribute_map(context.setting("attribute_map"))?,
+            fixed_attributes: profile::parse_fixed_attributes(
+                context.setting("fixed_attributes"),
+                &marketplace_id,
+            )?,
+            marketplace_id,
             endpoint: normalize_endpoint(endpoint)?,
             product_type: context
                 .setting("product_type")

@@ -21,6 +21,7 @@ mod listings;
 mod lwa;
 mod orders;
 mod outcome;
+mod profile;
 mod shipment;
 mod sp_api;
 

@@ -12,6 +12,17 @@
 //! A listing that fails Amazon's checks is answered HTTP 200 with
 //! `status: INVALID` and issues: that is a permanent failure carrying the
 //! issues, not a retry.
+//!
+//! Submissions ask for `includedData=issues` only: the 2021-08-01 model
+//! serves `identifiers` (the ASIN) only with `mode=VALIDATION_PREVIEW`, and
+//! a listing is matched to its ASIN after Amazon has processed the
+//! submission. The delivery's external id is therefore Amazon's
+//! `submissionId`.
+//!
+//! Which attributes go out is the configuration's listing profile
+//! ([`crate::profile`]): the requirement set, the attribute map and the
+//! fixed attributes; a price in another currency than the marketplace's
+//! fails permanently.
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -22,6 +33,7 @@ use sluice_guest::{DeliveryOutcome, InvocationContext, RemoteError, encode, log}
 
 use crate::config::Config;
 use crate::outcome::{self, Attempt};
+use crate::profile::{self, Requirements, SUGGESTED_ASIN};
 use crate::sp_api::{AmazonError, Operation, SpApi};
 
 /// Where Listings Items 2021-08-01 lives.
@@ -34,8 +46,8 @@ const MERCHANT_CHANNEL: &str = "DEFAULT";
 /// to `_8`).
 const MAX_OTHER_IMAGES: usize = 8;
 
-/// The path and query of the listing of `sku`, asking for its issues and
-/// identifiers in the answer.
+/// The path and query of the listing of `sku`, asking for `included_data`
+/// in the answer.
 pub fn item_path(config: &Config, sku: &str, included_data: &str) -> String {
     format!(
         "{LISTINGS_PREFIX}/{}/{}?{}",
@@ -49,8 +61,9 @@ pub fn item_path(config: &Config, sku: &str, included_data: &str) -> String {
     )
 }
 
-/// The data sets asked for in a submission's answer.
-const SUBMISSION_DATA: &str = "issues,identifiers";
+/// The data sets asked for in a submission's answer: `identifiers` is
+/// served only in `VALIDATION_PREVIEW` mode.
+const SUBMISSION_DATA: &str = "issues";
 
 /// Amazon's condition for the platform's `condition`.
 fn condition_type(condition: Option<&str>) -> Result<&'static str, String> {
@@ -76,23 +89,6 @@ fn price_value(amount: &str) -> Result<Value, String> {
         .and_then(serde_json::Number::from_f64)
         .map(Value::Number)
         .ok_or_else(|| format!("price.amount {amount:?} is not a positive decimal amount"))
-}
-
-/// An attribute name Amazon could know: lower-case letters, digits and `_`.
-fn attribute_name(key: &str) -> Option<String> {
-    let name: String = key
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let name = name.trim_matches('_').to_owned();
-    (!name.is_empty()).then_some(name)
 }
 
 /// Builds attribute values for one configuration's marketplace and language.
@@ -131,21 +127,34 @@ impl<'a> Attributes<'a> {
     }
 }
 
-/// The listing attributes of `product` for `config`'s marketplace, and the
-/// keys of free attributes left out (their name is empty or taken by an
-/// attribute derived from the payload's fields).
+/// The listing attributes of `product` for `config`'s marketplace and
+/// listing profile, and the keys of free attributes left out (not in the
+/// attribute map, or mapped to an attribute derived from the payload's
+/// fields).
 pub fn product_attributes(
     product: &ProductUpdated,
     config: &Config,
 ) -> Result<(Map<String, Value>, Vec<String>), String> {
     let marketplace_id = config.marketplace_id.as_str();
-    let mut attributes = Attributes::new(config);
-    attributes.text("item_name", &product.title);
-    if let Some(description) = product.description.as_deref().filter(|d| !d.is_empty()) {
-        attributes.text("product_description", description);
+    if let Some(currency) = profile::marketplace_currency(marketplace_id)
+        && !product.price.currency.eq_ignore_ascii_case(currency)
+    {
+        return Err(format!(
+            "price.currency is {}, but marketplace {marketplace_id} sells in {currency}; Amazon \
+             takes purchasable_offer prices in the marketplace's currency",
+            product.price.currency
+        ));
     }
-    if let Some(brand) = &product.brand {
-        attributes.text("brand", brand);
+    let product_facts = config.requirements == Requirements::Listing;
+    let mut attributes = Attributes::new(config);
+    if product_facts {
+        attributes.text("item_name", &product.title);
+        if let Some(description) = product.description.as_deref().filter(|d| !d.is_empty()) {
+            attributes.text("product_description", description);
+        }
+        if let Some(brand) = &product.brand {
+            attributes.text("brand", brand);
+        }
     }
     let ids = &product.identifiers;
     let identifiers: Vec<Value> = [
@@ -164,7 +173,7 @@ pub fn product_attributes(
     if !identifiers.is_empty() {
         attributes.values("externally_assigned_product_identifier", identifiers);
     }
-    if let Some(mpn) = &ids.mpn {
+    if let Some(mpn) = ids.mpn.as_ref().filter(|_| product_facts) {
         attributes.plain(
             "part_number",
             json!({"value": mpn, "marketplace_id": marketplace_id}),
@@ -191,7 +200,11 @@ pub fn product_attributes(
             json!({"fulfillment_channel_code": MERCHANT_CHANNEL, "quantity": quantity}),
         );
     }
-    let mut images = product.images.iter();
+    let mut images = product.images.iter().take(if product_facts {
+        MAX_OTHER_IMAGES + 1
+    } else {
+        0
+    });
     if let Some(main) = images.next() {
         attributes.plain(
             "main_product_image_locator",
@@ -204,27 +217,57 @@ pub fn product_attributes(
             json!({"media_location": image, "marketplace_id": marketplace_id}),
         );
     }
-    // Free attributes (color, size, ...) go under their own names, without
-    // overriding what the connector derives from the payload's fields.
+    // Free attributes (color, size, ...) go under the names the attribute
+    // map gives them, without overriding what the connector derives from
+    // the payload's fields.
     let mut free = Vec::new();
     let mut left_out = Vec::new();
     for (key, value) in &product.attributes {
-        match attribute_name(key) {
-            Some(name) if !attributes.map.contains_key(&name) => free.push((name, value)),
+        match config.attribute_map.get(key) {
+            Some(name) if !attributes.map.contains_key(name) => free.push((name, value)),
             _ => left_out.push(key.clone()),
         }
     }
     for (name, value) in free {
-        attributes.text(&name, value);
+        if name == SUGGESTED_ASIN {
+            attributes.plain(
+                name,
+                json!({"value": value, "marketplace_id": marketplace_id}),
+            );
+        } else {
+            attributes.text(name, value);
+        }
+    }
+    for (name, values) in &config.fixed_attributes {
+        if !attributes.map.contains_key(name) {
+            attributes.values(name, values.as_array().cloned().unwrap_or_default());
+        }
+    }
+    if !product_facts
+        && !attributes.map.contains_key(SUGGESTED_ASIN)
+        && !attributes
+            .map
+            .contains_key("externally_assigned_product_identifier")
+    {
+        return Err(format!(
+            "an offer on an existing product (listing_requirements LISTING_OFFER_ONLY) names the \
+             product by {SUGGESTED_ASIN} or by a GTIN, UPC, EAN or ISBN; map a store attribute \
+             holding the ASIN to {SUGGESTED_ASIN} in setting `attribute_map`, or send identifiers"
+        ));
     }
     Ok((attributes.map, left_out))
 }
 
-/// The `putListingsItem` body of a complete listing.
-pub fn put_body(product_type: &str, attributes: Map<String, Value>) -> Value {
+/// The `putListingsItem` body of a complete listing against
+/// `requirements`.
+pub fn put_body(
+    product_type: &str,
+    requirements: Requirements,
+    attributes: Map<String, Value>,
+) -> Value {
     json!({
         "productType": product_type,
-        "requirements": "LISTING",
+        "requirements": requirements.name(),
         "attributes": attributes,
     })
 }
@@ -264,7 +307,8 @@ pub fn deliver_product(
         Ok((attributes, left_out)) => {
             for key in &left_out {
                 log::warn(
-                    "attribute left out of the listing: its name is empty or taken",
+                    "attribute left out of the listing: setting attribute_map does not map it, \
+                     or maps it to an attribute the connector derives",
                     &[("sku", &product.sku), ("attribute", key)],
                 );
             }
@@ -280,7 +324,7 @@ pub fn deliver_product(
         (
             Method::Put,
             Operation::PutListingsItem,
-            put_body(&config.product_type, attributes),
+            put_body(&config.product_type, config.requirements, attributes),
         )
     } else {
         (
@@ -340,7 +384,7 @@ fn submit(
                     &[("sku", sku), ("issue", warning)],
                 );
             }
-            if let DeliveryOutcome::Delivered(delivered) = &verdict.outcome {
+            if matches!(verdict.outcome, DeliveryOutcome::Delivered(_)) {
                 log::info(
                     "Amazon accepted the listing",
                     &[
@@ -350,7 +394,6 @@ fn submit(
                             "submission_id",
                             verdict.submission_id.as_deref().unwrap_or_default(),
                         ),
-                        ("asin", delivered.external_id.as_deref().unwrap_or_default()),
                     ],
                 );
             }
@@ -373,8 +416,6 @@ struct Submission {
     submission_id: Option<String>,
     #[serde(default)]
     issues: Vec<Issue>,
-    #[serde(default)]
-    identifiers: Vec<ItemIdentifier>,
 }
 
 /// An issue Amazon found with a submission.
@@ -401,12 +442,6 @@ impl Issue {
             )
         }
     }
-}
-
-/// The ASIN a listing was matched to in a marketplace.
-#[derive(Debug, Deserialize)]
-struct ItemIdentifier {
-    asin: Option<String>,
 }
 
 /// What a 2xx answer to a submission says.
@@ -445,13 +480,7 @@ pub fn submission_verdict(response: &Response, sku: &str, operation: Operation) 
         .iter()
         .partition(|issue| issue.severity == "ERROR");
     let outcome = match submission.status.as_str() {
-        "ACCEPTED" | "VALID" => {
-            let asin = submission
-                .identifiers
-                .iter()
-                .find_map(|identifier| identifier.asin.clone());
-            DeliveryOutcome::delivered(asin.or_else(|| submission.submission_id.clone()))
-        }
+        "ACCEPTED" | "VALID" => DeliveryOutcome::delivered(submission.submission_id.clone()),
         "INVALID" => {
             let listed = if errors.is_empty() {
                 &warnings
@@ -509,6 +538,12 @@ mod tests {
             endpoint: "https://sellingpartnerapi-na.amazon.com".into(),
             product_type: "PRODUCT".into(),
             language_tag: "en_US".into(),
+            requirements: Requirements::Listing,
+            attribute_map: [("Color", "color"), ("Größe", "size")]
+                .into_iter()
+                .map(|(key, name)| (key.to_owned(), name.to_owned()))
+                .collect(),
+            fixed_attributes: Map::new(),
         }
     }
 
@@ -566,16 +601,85 @@ mod tests {
     }
 
     #[test]
-    fn free_attributes_do_not_override_derived_ones() {
+    fn only_mapped_free_attributes_go_out_and_never_override_derived_ones() {
         let product = product(json!({
             "sku": "S", "title": "T", "price": {"amount": "1.00", "currency": "USD"},
-            "attributes": {"item name": "other", "material": "wool", "--": "x"},
+            "attributes": {"item_name": "other", "material": "wool", "Größe": "XL"},
         }));
-        let (attributes, left_out) = product_attributes(&product, &config()).unwrap();
+        let mut config = config();
+        config
+            .attribute_map
+            .insert("item_name".into(), "item_name".into());
+        let (attributes, left_out) = product_attributes(&product, &config).unwrap();
         assert_eq!(attributes["item_name"][0]["value"], "T");
-        assert_eq!(attributes["material"][0]["value"], "wool");
-        assert!(!attributes.contains_key(""));
-        assert_eq!(left_out, ["--", "item name"]);
+        assert_eq!(attributes["size"][0]["value"], "XL");
+        assert!(!attributes.contains_key("material") && !attributes.contains_key("gr__e"));
+        assert_eq!(left_out, ["item_name", "material"]);
+    }
+
+    #[test]
+    fn fixed_attributes_fill_what_the_product_type_requires() {
+        let mut config = config();
+        config.fixed_attributes = profile::parse_fixed_attributes(
+            Some(r#"{"country_of_origin": [{"value": "CN"}], "item_name": [{"value": "x"}]}"#),
+            "ATVPDKIKX0DER",
+        )
+        .unwrap();
+        let product = product(json!({
+            "sku": "S", "title": "T", "price": {"amount": "1.00", "currency": "USD"},
+        }));
+        let (attributes, _) = product_attributes(&product, &config).unwrap();
+        assert_eq!(
+            attributes["country_of_origin"],
+            json!([{"value": "CN", "marketplace_id": "ATVPDKIKX0DER"}])
+        );
+        assert_eq!(attributes["item_name"][0]["value"], "T");
+    }
+
+    #[test]
+    fn offers_on_existing_products_carry_sales_terms_and_the_product_named() {
+        let mut config = config();
+        config.requirements = Requirements::ListingOfferOnly;
+        config
+            .attribute_map
+            .insert("asin".into(), SUGGESTED_ASIN.into());
+        let offer = product(json!({
+            "sku": "S", "title": "T", "brand": "B", "price": {"amount": "1.00", "currency": "USD"},
+            "images": ["https://cdn.example.com/a.jpg"], "quantity": 2,
+            "attributes": {"asin": "B0EXAMPLE1"},
+        }));
+        let (attributes, _) = product_attributes(&offer, &config).unwrap();
+        let names: Vec<&str> = attributes.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "condition_type",
+                "fulfillment_availability",
+                "merchant_suggested_asin",
+                "purchasable_offer"
+            ]
+        );
+        assert_eq!(
+            put_body("PRODUCT", config.requirements, attributes)["requirements"],
+            "LISTING_OFFER_ONLY"
+        );
+        let unnamed = product(json!({
+            "sku": "S", "title": "T", "price": {"amount": "1.00", "currency": "USD"},
+        }));
+        let error = product_attributes(&unnamed, &config).unwrap_err();
+        assert!(error.contains(SUGGESTED_ASIN), "{error}");
+    }
+
+    #[test]
+    fn prices_must_be_in_the_marketplaces_currency() {
+        let product = product(json!({
+            "sku": "S", "title": "T", "price": {"amount": "1.00", "currency": "EUR"},
+        }));
+        let error = product_attributes(&product, &config()).unwrap_err();
+        assert!(
+            error.contains("price.currency is EUR") && error.contains("USD"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -594,22 +698,22 @@ mod tests {
     #[test]
     fn item_paths_encode_the_sku() {
         assert_eq!(
-            item_path(&config(), "MUG 1/2", "issues,identifiers"),
+            item_path(&config(), "MUG 1/2", SUBMISSION_DATA),
             "/listings/2021-08-01/items/A1SELLER/MUG%201%2F2?marketplaceIds=ATVPDKIKX0DER\
-             &includedData=issues%2Cidentifiers&issueLocale=en_US"
+             &includedData=issues&issueLocale=en_US"
         );
     }
 
     #[test]
-    fn an_accepted_submission_is_delivered_with_the_asin() {
+    fn an_accepted_submission_is_delivered_with_the_submission_id() {
         let outcome = submission_verdict(
-            &response(r#"{"sku":"S","status":"ACCEPTED","submissionId":"f1","issues":[],"identifiers":[{"marketplaceId":"ATVPDKIKX0DER","asin":"B0TEST0001"}]}"#),
+            &response(r#"{"sku":"S","status":"ACCEPTED","submissionId":"f1","issues":[]}"#),
             "S",
             Operation::PutListingsItem,
         )
         .outcome;
         assert!(
-            matches!(outcome, DeliveryOutcome::Delivered(ref d) if d.external_id.as_deref() == Some("B0TEST0001")),
+            matches!(outcome, DeliveryOutcome::Delivered(ref d) if d.external_id.as_deref() == Some("f1")),
             "{outcome:?}"
         );
     }

@@ -139,6 +139,14 @@ pub struct Site {
 }
 
 impl Site {
+    /// The currency the marketplace lists in.
+    pub fn currency(&self) -> &'static str {
+        MARKETPLACES
+            .iter()
+            .find(|(id, _)| *id == self.marketplace_id)
+            .map_or("USD", |(_, currency)| currency)
+    }
+
     /// Reads `marketplace_id` (default `EBAY_US`) and `content_language`
     /// (default `en-US`).
     pub fn from_configuration(context: &InvocationContext) -> Result<Self, String> {

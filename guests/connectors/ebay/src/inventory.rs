@@ -5,6 +5,9 @@
 //! When eBay no longer knows the kept offer, the offer is forgotten and the
 //! quantity sent again for the SKU alone, so that the outcome says for sure
 //! whether the item's quantity was set.
+//!
+//! A SKU eBay would refuse or a quantity beyond eBay's `int32` fails
+//! permanently with eBay's rule, before any call.
 
 use sluice_guest::payload::InventoryUpdated;
 use sluice_guest::{DeliveryOutcome, Event, InvocationContext};
@@ -13,6 +16,7 @@ use crate::api::Session;
 use crate::bulk::{self, Applied, OfferChange, SkuChange};
 use crate::config::{Account, Site};
 use crate::offers;
+use crate::rules;
 
 /// Delivers an `inventory.updated` event.
 pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
@@ -22,21 +26,29 @@ pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
 }
 
 fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, DeliveryOutcome> {
-    let update: InventoryUpdated<u32> = serde_json::from_str(&event.payload).map_err(|error| {
+    let update: InventoryUpdated = serde_json::from_str(&event.payload).map_err(|error| {
         DeliveryOutcome::failed(format!(
             "the payload is not an inventory.updated payload: {error}"
         ))
     })?;
+    let quantity = rules::check_sku(&update.sku)
+        .and_then(|()| rules::quantity("quantity", update.quantity))
+        .map_err(|problem| {
+            DeliveryOutcome::failed(format!(
+                "cannot set the quantity of SKU {} on eBay: {problem}",
+                update.sku
+            ))
+        })?;
     let account = Account::from_configuration(context).map_err(DeliveryOutcome::failed)?;
     let site = Site::from_configuration(context).map_err(DeliveryOutcome::failed)?;
     let mut session = Session::new(&account);
     let known = offers::load(&site.marketplace_id, &update.sku);
     let change = SkuChange {
         sku: update.sku.clone(),
-        quantity: Some(update.quantity),
+        quantity: Some(quantity),
         offer: known.map(|offer| OfferChange {
             offer_id: offer.offer_id,
-            quantity: Some(update.quantity),
+            quantity: Some(quantity),
             price: None,
         }),
     };

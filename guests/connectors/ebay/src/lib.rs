@@ -24,6 +24,7 @@ mod oauth;
 mod offers;
 mod orders;
 mod product;
+mod rules;
 mod shipment;
 
 use sluice_guest::{

@@ -13,6 +13,14 @@
 //!   again, and one never published is published.
 //!
 //! The delivery's external id is the listing id.
+//!
+//! Before anything is sent the event is fitted to eBay's contract
+//! ([`crate::rules`]): a SKU eBay would refuse, a brand or MPN over 65
+//! characters, a quantity beyond `int32` or a price in another currency
+//! than the marketplace's fail permanently with eBay's rule; so does a
+//! first listing without a picture or with no quantity, which eBay would
+//! refuse at publish. Long texts are cut at a word, at most 24 pictures
+//! are sent, and aspects whose name is over 40 characters are left out.
 
 use serde_json::{Map, Value, json};
 use sluice_guest::encode::percent;
@@ -23,17 +31,18 @@ use crate::api::{ErrorList, INVENTORY, Refusal, Session};
 use crate::bulk::{self, Applied, OfferChange, SkuChange};
 use crate::config::{Account, ListingSettings, Site, describe_missing};
 use crate::offers::{self, KnownOffer};
-
-/// The longest title eBay takes.
-pub const MAX_TITLE_CHARS: usize = 80;
+use crate::rules::{
+    self, MAX_ASPECT_NAME_CHARS, MAX_ASPECT_VALUE_CHARS, MAX_BRAND_CHARS, MAX_DESCRIPTION_CHARS,
+    MAX_IMAGES, MAX_TITLE_CHARS,
+};
 
 /// errorId of "Offer entity already exists" (with the offer's id as the
 /// `offerId` parameter), also eBay's generic user error.
 const USER_ERROR: u64 = 25002;
 
-/// The `product.updated` payload (docs/events.md), its quantity in the
-/// 32 bits eBay counts in.
-pub type ProductUpdated = payload::ProductUpdated<u32>;
+/// The `product.updated` payload (docs/events.md); its quantity is checked
+/// against eBay's `int32` before use.
+pub type ProductUpdated = payload::ProductUpdated;
 
 /// Delivers a `product.updated` event.
 pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
@@ -50,6 +59,12 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
     })?;
     let account = Account::from_configuration(context).map_err(DeliveryOutcome::failed)?;
     let site = Site::from_configuration(context).map_err(DeliveryOutcome::failed)?;
+    let quantity = check_product(&product, &site).map_err(|problem| {
+        DeliveryOutcome::failed(format!(
+            "cannot list SKU {} on eBay: {problem}",
+            product.sku
+        ))
+    })?;
     let known = offers::load(&site.marketplace_id, &product.sku);
     let listing = ListingSettings::from_configuration(context);
     if known.is_none() {
@@ -62,10 +77,38 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
         session: Session::new(&account),
         site: &site,
         product: &product,
+        quantity,
         listing,
         now_ms: context.now_ms,
     };
-    lister.put_inventory_item()?;
+    let publishable = known
+        .as_ref()
+        .is_none_or(|offer| offer.listing_id.is_none());
+    if publishable && product.images.is_empty() {
+        // eBay publishes an offer only with a picture: nothing is sent.
+        return Err(unpublishable(
+            &product.sku,
+            "product.imageUrls",
+            "at least one picture; the event has no images",
+        ));
+    }
+    let availability = lister.availability()?;
+    if publishable {
+        let stock = availability
+            .as_ref()
+            .and_then(|availability| {
+                availability["shipToLocationAvailability"]["quantity"].as_u64()
+            })
+            .unwrap_or(0);
+        if stock == 0 {
+            return Err(unpublishable(
+                &product.sku,
+                "availableQuantity",
+                "a quantity of at least 1; the event's quantity is 0 or absent and eBay has none for the item",
+            ));
+        }
+    }
+    lister.put_inventory_item(availability)?;
     let offer = match known {
         Some(known) => match lister.update_offer(&known.offer_id)? {
             Applied::All => known,
@@ -83,6 +126,37 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
     Ok(DeliveryOutcome::delivered(listing_id))
 }
 
+/// The permanent failure of a listing eBay would refuse to publish.
+fn unpublishable(sku: &str, field: &str, rule: &str) -> DeliveryOutcome {
+    DeliveryOutcome::failed(format!(
+        "cannot list SKU {sku} on eBay: eBay publishes an offer only with {field} of {rule}"
+    ))
+}
+
+/// Checks `product` against eBay's rules for `site`; returns its quantity
+/// as eBay's `int32`.
+pub fn check_product(product: &ProductUpdated, site: &Site) -> Result<Option<u32>, String> {
+    rules::check_sku(&product.sku)?;
+    let quantity = product
+        .quantity
+        .map(|quantity| rules::quantity("quantity", quantity))
+        .transpose()?;
+    if let Some(brand) = &product.brand {
+        rules::check_length("brand", brand.trim(), MAX_BRAND_CHARS)?;
+    }
+    if let Some(mpn) = &product.identifiers.mpn {
+        rules::check_length("identifiers.mpn", mpn.trim(), MAX_BRAND_CHARS)?;
+    }
+    let currency = site.currency();
+    if !product.price.currency.eq_ignore_ascii_case(currency) {
+        return Err(format!(
+            "price.currency is {}, but marketplace {} lists in {currency}; eBay refuses prices in another currency",
+            product.price.currency, site.marketplace_id
+        ));
+    }
+    Ok(quantity)
+}
+
 fn missing_settings(sku: &str, missing: &[&str]) -> DeliveryOutcome {
     DeliveryOutcome::failed(format!(
         "cannot list SKU {sku} on eBay: {}; eBay needs them to create the offer",
@@ -94,6 +168,8 @@ struct Lister<'a> {
     session: Session<'a>,
     site: &'a Site,
     product: &'a ProductUpdated,
+    /// The product's quantity as eBay's `int32`.
+    quantity: Option<u32>,
     listing: Result<ListingSettings, Vec<&'static str>>,
     now_ms: u64,
 }
@@ -128,11 +204,18 @@ impl Lister<'_> {
         }
     }
 
-    fn put_inventory_item(&mut self) -> Result<(), DeliveryOutcome> {
-        let availability = match self.product.quantity {
-            Some(quantity) => Some(json!({"shipToLocationAvailability": {"quantity": quantity}})),
-            None => self.current_availability()?,
-        };
+    /// The item's availability to put: the event's quantity, or the one
+    /// eBay has.
+    fn availability(&mut self) -> Result<Option<Value>, DeliveryOutcome> {
+        match self.quantity {
+            Some(quantity) => Ok(Some(
+                json!({"shipToLocationAvailability": {"quantity": quantity}}),
+            )),
+            None => self.current_availability(),
+        }
+    }
+
+    fn put_inventory_item(&mut self, availability: Option<Value>) -> Result<(), DeliveryOutcome> {
         let body = inventory_item(self.product, availability);
         let action = format!("create or replace inventory item {}", self.product.sku);
         let request = Request::put(self.item_url())
@@ -159,7 +242,7 @@ impl Lister<'_> {
             quantity: None,
             offer: Some(OfferChange {
                 offer_id: offer_id.to_owned(),
-                quantity: self.product.quantity,
+                quantity: self.quantity,
                 price: Some(self.product.price.clone()),
             }),
         };
@@ -173,7 +256,12 @@ impl Lister<'_> {
             Ok(listing) => listing,
             Err(missing) => return Err(missing_settings(sku, missing)),
         };
-        let body = offer(self.product, &self.site.marketplace_id, listing);
+        let body = offer(
+            self.product,
+            self.quantity,
+            &self.site.marketplace_id,
+            listing,
+        );
         let action = format!("create the offer for SKU {sku}");
         let request = Request::post(self.session.url(&format!("{INVENTORY}/offer")))
             .header("content-language", &self.site.content_language)
@@ -288,24 +376,7 @@ pub fn condition(condition: Option<&str>) -> &'static str {
 /// The title cut to eBay's 80 characters, at a word boundary when one is
 /// near the end.
 pub fn title(title: &str) -> String {
-    let title = title.trim();
-    if title.chars().count() <= MAX_TITLE_CHARS {
-        return title.to_owned();
-    }
-    let cut: String = title.chars().take(MAX_TITLE_CHARS).collect();
-    let next_is_space = title
-        .chars()
-        .nth(MAX_TITLE_CHARS)
-        .is_some_and(char::is_whitespace);
-    if next_is_space {
-        return cut.trim_end().to_owned();
-    }
-    match cut.rfind(char::is_whitespace) {
-        Some(at) if cut[..at].chars().count() >= MAX_TITLE_CHARS / 2 => {
-            cut[..at].trim_end().to_owned()
-        }
-        _ => cut.trim_end().to_owned(),
-    }
+    rules::cut_at_word(title, MAX_TITLE_CHARS)
 }
 
 /// `color` → `Color`, `size_type` → `Size Type`.
@@ -369,15 +440,31 @@ pub fn inventory_item(product: &ProductUpdated, availability: Option<Value>) -> 
         .map(str::trim)
         .filter(|text| !text.is_empty())
         .unwrap_or(product.title.trim());
+    let description = rules::cut_at_word(description, MAX_DESCRIPTION_CHARS);
     ebay_product.insert("title".into(), ebay_title.into());
     ebay_product.insert("description".into(), description.into());
     let mut aspects = Map::new();
-    if let Some(brand) = &product.brand {
+    // The brand goes as its own field; as an aspect only when it fits an
+    // aspect value.
+    if let Some(brand) = product
+        .brand
+        .as_deref()
+        .map(str::trim)
+        .filter(|brand| brand.chars().count() <= MAX_ASPECT_VALUE_CHARS)
+    {
         aspects.insert("Brand".into(), json!([brand]));
     }
     for (key, value) in &product.attributes {
         let name = aspect_name(key);
-        if !name.is_empty() && !value.trim().is_empty() && !aspects.contains_key(&name) {
+        if name.chars().count() > MAX_ASPECT_NAME_CHARS {
+            log::warn(
+                "attribute left out: its name is longer than eBay's 40 characters for an aspect name",
+                &[("sku", &product.sku), ("attribute", key)],
+            );
+            continue;
+        }
+        let value = rules::cut_at_word(value, MAX_ASPECT_VALUE_CHARS);
+        if !name.is_empty() && !value.is_empty() && !aspects.contains_key(&name) {
             aspects.insert(name, json!([value]));
         }
     }
@@ -385,11 +472,11 @@ pub fn inventory_item(product: &ProductUpdated, availability: Option<Value>) -> 
         ebay_product.insert("aspects".into(), Value::Object(aspects));
     }
     if let Some(brand) = &product.brand {
-        ebay_product.insert("brand".into(), brand.clone().into());
+        ebay_product.insert("brand".into(), brand.trim().into());
     }
     let ids = &product.identifiers;
     if let Some(mpn) = &ids.mpn {
-        ebay_product.insert("mpn".into(), mpn.clone().into());
+        ebay_product.insert("mpn".into(), mpn.trim().into());
     }
     let from_gtin = ids.gtin.as_deref().and_then(classify_gtin);
     let upc = ids.upc.clone().or(match &from_gtin {
@@ -406,7 +493,14 @@ pub fn inventory_item(product: &ProductUpdated, availability: Option<Value>) -> 
         }
     }
     if !product.images.is_empty() {
-        ebay_product.insert("imageUrls".into(), json!(product.images));
+        if product.images.len() > MAX_IMAGES {
+            log::warn(
+                "more images than eBay's 24 pictures per listing; the first 24 are sent",
+                &[("sku", &product.sku)],
+            );
+        }
+        let images: Vec<&String> = product.images.iter().take(MAX_IMAGES).collect();
+        ebay_product.insert("imageUrls".into(), json!(images));
     }
     let mut item = Map::new();
     if let Some(availability) = availability {
@@ -420,12 +514,20 @@ pub fn inventory_item(product: &ProductUpdated, availability: Option<Value>) -> 
     Value::Object(item)
 }
 
-/// The `createOffer` body for `product` on `marketplace_id`.
-pub fn offer(product: &ProductUpdated, marketplace_id: &str, listing: &ListingSettings) -> Value {
+/// The `createOffer` body for `product` (with `quantity` as eBay's
+/// `int32`) on `marketplace_id`: a fixed-price offer, so listed `GTC`, the
+/// only duration eBay takes for one.
+pub fn offer(
+    product: &ProductUpdated,
+    quantity: Option<u32>,
+    marketplace_id: &str,
+    listing: &ListingSettings,
+) -> Value {
     let mut offer = json!({
         "sku": product.sku,
         "marketplaceId": marketplace_id,
         "format": "FIXED_PRICE",
+        "listingDuration": "GTC",
         "categoryId": listing.category_id,
         "pricingSummary": {
             "price": {"value": product.price.amount, "currency": product.price.currency},
@@ -437,7 +539,7 @@ pub fn offer(product: &ProductUpdated, marketplace_id: &str, listing: &ListingSe
         },
         "merchantLocationKey": listing.merchant_location_key,
     });
-    if let Some(quantity) = product.quantity {
+    if let Some(quantity) = quantity {
         offer["availableQuantity"] = quantity.into();
     }
     offer

@@ -10,6 +10,11 @@
 //! their tracking number) the shipment is already recorded, most likely by
 //! an attempt whose answer was lost, and the delivery is done; otherwise
 //! another shipment claimed the items and the delivery fails.
+//!
+//! The carrier goes as eBay's carrier code ([`rules::carrier_code`]:
+//! `Royal Mail` → `RoyalMail`, an unknown carrier `Other`) and the tracking
+//! number without the spaces and punctuation eBay does not support; one
+//! with other characters fails permanently.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,6 +26,7 @@ use sluice_guest::{DeliveryOutcome, Event, InvocationContext, log};
 use crate::api::{FULFILLMENT, Refusal, Session};
 use crate::config::Account;
 use crate::dates;
+use crate::rules;
 
 /// The marketplace value of eBay orders.
 pub const MARKETPLACE: &str = "ebay";
@@ -28,7 +34,7 @@ pub const MARKETPLACE: &str = "ebay";
 #[derive(Debug, Deserialize)]
 struct LineItem {
     line_item_id: String,
-    quantity: u32,
+    quantity: u64,
 }
 
 /// The `order.fulfilled` payload.
@@ -47,13 +53,6 @@ pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
     match run(context, event) {
         Ok(outcome) | Err(outcome) => outcome,
     }
-}
-
-/// eBay takes tracking numbers of letters and digits only.
-pub fn tracking_number(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect()
 }
 
 fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, DeliveryOutcome> {
@@ -75,18 +74,39 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
             shipment.shipped_at
         ))
     })?;
+    let tracking = rules::tracking_number(&shipment.tracking_number).map_err(|problem| {
+        DeliveryOutcome::failed(format!(
+            "cannot record the shipment of eBay order {}: {problem}",
+            shipment.order_id
+        ))
+    })?;
+    let carrier = rules::carrier_code(&shipment.carrier);
+    if carrier == "Other" {
+        log::warn(
+            "eBay has no code for the carrier; it is sent as Other",
+            &[("carrier", &shipment.carrier)],
+        );
+    }
     let account = Account::from_configuration(context).map_err(DeliveryOutcome::failed)?;
     let mut session = Session::new(&account);
-    let tracking = tracking_number(&shipment.tracking_number);
-    let line_items: Vec<Value> = shipment
+    let line_items = shipment
         .line_items
         .iter()
-        .map(|item| json!({"lineItemId": item.line_item_id, "quantity": item.quantity}))
-        .collect();
+        .map(|item| {
+            let quantity = rules::quantity("line_items[].quantity", item.quantity)?;
+            Ok(json!({"lineItemId": item.line_item_id, "quantity": quantity}))
+        })
+        .collect::<Result<Vec<Value>, String>>()
+        .map_err(|problem| {
+            DeliveryOutcome::failed(format!(
+                "cannot record the shipment of eBay order {}: {problem}",
+                shipment.order_id
+            ))
+        })?;
     let body = json!({
         "lineItems": line_items,
         "shippedDate": dates::format_ebay(shipped_ms),
-        "shippingCarrierCode": shipment.carrier,
+        "shippingCarrierCode": carrier,
         "trackingNumber": tracking,
     });
     let order_id = &shipment.order_id;
@@ -204,10 +224,5 @@ mod tests {
             body: Vec::new(),
         };
         assert_eq!(fulfillment_id(&response).as_deref(), Some("1Z999"));
-    }
-
-    #[test]
-    fn tracking_numbers_lose_spaces_and_dashes() {
-        assert_eq!(tracking_number("1Z 999-AA1 0123"), "1Z999AA10123");
     }
 }

@@ -1,11 +1,18 @@
 //! Platform payloads as Merchant API `ProductInput`s: `product.updated`
 //! becomes a whole input to insert, `inventory.updated` an availability to
 //! patch.
+//!
+//! Google's product data specification wants `link` and `imageLink` (and
+//! each additional image link) as ASCII URLs that comply with RFC 3986, of
+//! 1 to 2,000 characters, and a `brand` and `mpn` of at most 70 characters. URLs are
+//! percent-encoded ([`encode::uri`]); a link or main image that is still
+//! too long, or a longer brand or MPN, fails permanently naming the field and the
+//! limit; an additional image that does not fit is left out.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
-use sluice_guest::payload;
+use sluice_guest::{encode, log, payload};
 
 use crate::config::Merchant;
 
@@ -13,6 +20,12 @@ use crate::config::Merchant;
 const MAX_ADDITIONAL_IMAGES: usize = 10;
 /// The lengths of GTIN-8, UPC (GTIN-12), EAN (GTIN-13) and GTIN-14.
 const GTIN_LENGTHS: [usize; 4] = [8, 12, 13, 14];
+/// Longest `link`, `imageLink` or additional image link.
+pub const MAX_URL_CHARS: usize = 2000;
+/// Longest `brand`.
+pub const MAX_BRAND_CHARS: usize = 70;
+/// Longest `mpn`.
+pub const MAX_MPN_CHARS: usize = 70;
 /// The update mask of an availability patch.
 pub const AVAILABILITY_MASK: &str = "productAttributes.availability";
 
@@ -46,12 +59,22 @@ pub fn to_input(product: &ProductUpdated, merchant: &Merchant) -> Result<Value, 
         attributes.insert("description".into(), description.into());
     }
     if let Some(link) = non_empty(&product.link) {
-        attributes.insert("link".into(), link.into());
+        attributes.insert("link".into(), google_url("link", &link)?.into());
     }
     if let Some((main, more)) = product.images.split_first() {
-        attributes.insert("imageLink".into(), main.clone().into());
+        attributes.insert("imageLink".into(), google_url("images[0]", main)?.into());
+        let more: Vec<String> = more
+            .iter()
+            .filter_map(|url| match google_url("images[]", url) {
+                Ok(url) => Some(url),
+                Err(problem) => {
+                    log::warn("additional image left out", &[("problem", &problem)]);
+                    None
+                }
+            })
+            .take(MAX_ADDITIONAL_IMAGES)
+            .collect();
         if !more.is_empty() {
-            let more: Vec<&String> = more.iter().take(MAX_ADDITIONAL_IMAGES).collect();
             attributes.insert("additionalImageLinks".into(), json!(more));
         }
     }
@@ -70,10 +93,16 @@ pub fn to_input(product: &ProductUpdated, merchant: &Merchant) -> Result<Value, 
         attributes.insert("gtins".into(), json!(gtins));
     }
     if let Some(brand) = non_empty(&product.brand) {
-        attributes.insert("brand".into(), brand.into());
+        attributes.insert(
+            "brand".into(),
+            bounded("brand", brand, MAX_BRAND_CHARS)?.into(),
+        );
     }
     if let Some(mpn) = non_empty(&product.identifiers.mpn) {
-        attributes.insert("mpn".into(), mpn.into());
+        attributes.insert(
+            "mpn".into(),
+            bounded("identifiers.mpn", mpn, MAX_MPN_CHARS)?.into(),
+        );
     }
     attributes.insert(
         "condition".into(),
@@ -90,6 +119,39 @@ pub fn to_input(product: &ProductUpdated, merchant: &Merchant) -> Result<Value, 
         input["customAttributes"] = Value::Array(custom);
     }
     Ok(input)
+}
+
+/// `value` of event field `field` when it has at most `max` characters.
+fn bounded(field: &str, value: String, max: usize) -> Result<String, String> {
+    let count = value.chars().count();
+    if count > max {
+        return Err(format!(
+            "{field} is {count} characters; Google's product data specification allows at most {max}"
+        ));
+    }
+    Ok(value)
+}
+
+/// `url` (from event field `field`) as Google takes it: `http` or `https`,
+/// percent-encoded to ASCII and RFC 3986, at most 2,000 characters.
+pub fn google_url(field: &str, url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let scheme = url
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("http" | "https")) {
+        return Err(format!(
+            "{field} {url:?} is not an http or https URL, as Google's product data specification requires"
+        ));
+    }
+    let encoded = encode::uri(url);
+    let count = encoded.chars().count();
+    if count > MAX_URL_CHARS {
+        return Err(format!(
+            "{field} is {count} characters once percent-encoded; Google's product data specification allows at most {MAX_URL_CHARS}"
+        ));
+    }
+    Ok(encoded)
 }
 
 /// The GTINs among `ids`, each once: GTIN, UPC, EAN and ISBN are all GTINs
@@ -264,6 +326,27 @@ mod tests {
         assert!(attributes.get("gtins").is_none());
         assert_eq!(condition(Some("used")), Ok("USED"));
         assert!(condition(Some("broken")).is_err());
+    }
+
+    #[test]
+    fn links_are_percent_encoded_and_bounded() {
+        assert_eq!(
+            google_url("link", "https://shop.example.com/p/größe").unwrap(),
+            "https://shop.example.com/p/gr%C3%B6%C3%9Fe"
+        );
+        let long = format!("https://shop.example.com/{}", "é".repeat(400));
+        let error = google_url("link", &long).unwrap_err();
+        assert!(
+            error.starts_with("link is") && error.contains("2000"),
+            "{error}"
+        );
+        assert!(google_url("images[0]", "ftp://x.example/a.jpg").is_err());
+        let payload = format!(
+            r#"{{"sku":"A","title":"T","price":{{"amount":"1","currency":"USD"}},"brand":"{}"}}"#,
+            "b".repeat(71)
+        );
+        let error = to_input(&ProductUpdated::parse(&payload).unwrap(), &merchant()).unwrap_err();
+        assert!(error.contains("brand") && error.contains("70"), "{error}");
     }
 
     #[test]

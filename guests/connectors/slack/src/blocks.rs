@@ -3,7 +3,16 @@
 //! Slack refuses a message that breaks a limit (`invalid_blocks`), so every
 //! block is cut to fit as it is added: at most [`MAX_BLOCKS`] blocks, header
 //! text of [`MAX_HEADER_CHARS`], section text of [`MAX_SECTION_CHARS`], at
-//! most [`MAX_FIELDS`] fields of [`MAX_FIELD_CHARS`] each.
+//! most [`MAX_FIELDS`] fields of [`MAX_FIELD_CHARS`] each, image URLs of at
+//! most [`MAX_IMAGE_URL_CHARS`] (a longer one is left out, with the text
+//! kept).
+//!
+//! Slack also refuses a message whose blocks hold too much text in all
+//! (about 12,000 characters; the Block Kit reference states no figure), so
+//! the text of all blocks together is kept within [`MAX_TOTAL_TEXT_CHARS`]:
+//! a block that would pass it is cut to what is left, or left out when
+//! almost nothing is. [`CONTEXT_RESERVE_CHARS`] of it are kept for the
+//! context line that ends every message.
 
 use serde_json::{Value, json};
 
@@ -19,12 +28,22 @@ pub const MAX_FIELDS: usize = 10;
 pub const MAX_FIELD_CHARS: usize = 2000;
 /// Most elements in one context block.
 pub const MAX_CONTEXT_ELEMENTS: usize = 10;
+/// Longest `image_url` of an image element.
+pub const MAX_IMAGE_URL_CHARS: usize = 3000;
+/// Most text (text objects and alt texts) in all blocks of one message.
+pub const MAX_TOTAL_TEXT_CHARS: usize = 12_000;
+/// Part of [`MAX_TOTAL_TEXT_CHARS`] only context blocks may use.
+pub const CONTEXT_RESERVE_CHARS: usize = 1_000;
+/// A block is left out rather than cut below this many characters.
+const MIN_BLOCK_CHARS: usize = 20;
 
 /// A message being built: the notification text and its blocks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     text: String,
     blocks: Vec<Value>,
+    /// Characters of text in `blocks`.
+    text_chars: usize,
 }
 
 impl Message {
@@ -33,12 +52,13 @@ impl Message {
         Self {
             text: truncate(&escape(text), MAX_SECTION_CHARS),
             blocks: Vec::new(),
+            text_chars: 0,
         }
     }
 
     /// Adds a header block with plain `text`.
     pub fn header(self, text: &str) -> Self {
-        self.push(json!({
+        self.push_body(json!({
             "type": "header",
             "text": { "type": "plain_text", "text": truncate(text, MAX_HEADER_CHARS), "emoji": true },
         }))
@@ -46,12 +66,16 @@ impl Message {
 
     /// Adds a section block with `mrkdwn` text, already escaped where needed.
     pub fn section(self, mrkdwn: &str) -> Self {
-        self.push(json!({ "type": "section", "text": mrkdwn_text(mrkdwn, MAX_SECTION_CHARS) }))
+        self.push_body(json!({ "type": "section", "text": mrkdwn_text(mrkdwn, MAX_SECTION_CHARS) }))
     }
 
-    /// Adds a section block with `mrkdwn` text and an image beside it.
+    /// Adds a section block with `mrkdwn` text and an image beside it; the
+    /// section alone when the image URL is longer than Slack takes.
     pub fn section_with_image(self, mrkdwn: &str, image_url: &str, alt_text: &str) -> Self {
-        self.push(json!({
+        if image_url.chars().count() > MAX_IMAGE_URL_CHARS {
+            return self.section(mrkdwn);
+        }
+        self.push_body(json!({
             "type": "section",
             "text": mrkdwn_text(mrkdwn, MAX_SECTION_CHARS),
             "accessory": { "type": "image", "image_url": image_url, "alt_text": truncate(alt_text, MAX_FIELD_CHARS) },
@@ -74,7 +98,7 @@ impl Message {
                 )
             })
             .collect();
-        self.push(json!({ "type": "section", "fields": fields }))
+        self.push_body(json!({ "type": "section", "fields": fields }))
     }
 
     /// Adds a context block (small grey text) of `mrkdwn` elements.
@@ -84,7 +108,10 @@ impl Message {
             .take(MAX_CONTEXT_ELEMENTS)
             .map(|element| mrkdwn_text(element, MAX_SECTION_CHARS))
             .collect();
-        self.push(json!({ "type": "context", "elements": elements }))
+        self.push(
+            json!({ "type": "context", "elements": elements }),
+            MAX_TOTAL_TEXT_CHARS,
+        )
     }
 
     /// The message as Slack takes it: `{"text": ..., "blocks": [...]}`.
@@ -92,11 +119,78 @@ impl Message {
         json!({ "text": self.text, "blocks": self.blocks })
     }
 
-    fn push(mut self, block: Value) -> Self {
-        if self.blocks.len() < MAX_BLOCKS {
+    /// Adds a block other than the closing context.
+    fn push_body(self, block: Value) -> Self {
+        self.push(block, MAX_TOTAL_TEXT_CHARS - CONTEXT_RESERVE_CHARS)
+    }
+
+    /// Adds `block` when there is room, cut so that the message's text
+    /// stays within `limit` characters.
+    fn push(mut self, mut block: Value, limit: usize) -> Self {
+        let budget = limit.saturating_sub(self.text_chars);
+        if self.blocks.len() >= MAX_BLOCKS || budget < MIN_BLOCK_CHARS {
+            return self;
+        }
+        let used = fit(&mut block, budget);
+        if used > 0 {
+            self.text_chars += used;
             self.blocks.push(block);
         }
         self
+    }
+}
+
+/// Characters of text in `value`: its `text` and `alt_text` strings.
+pub fn text_chars(value: &Value) -> usize {
+    match value {
+        Value::Object(object) => object
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(text) if key == "text" || key == "alt_text" => text.chars().count(),
+                other => text_chars(other),
+            })
+            .sum(),
+        Value::Array(values) => values.iter().map(text_chars).sum(),
+        _ => 0,
+    }
+}
+
+/// Cuts the texts of `value` in order so that they hold at most `budget`
+/// characters, dropping array entries (fields, elements) left without
+/// text; returns the characters kept.
+fn fit(value: &mut Value, budget: usize) -> usize {
+    match value {
+        Value::Object(object) => {
+            let mut used = 0;
+            for (key, value) in object.iter_mut() {
+                let left = budget - used;
+                used += match value {
+                    Value::String(text) if key == "text" || key == "alt_text" => {
+                        if text.chars().count() > left {
+                            *text = if left == 0 {
+                                String::new()
+                            } else {
+                                truncate(text, left)
+                            };
+                        }
+                        text.chars().count()
+                    }
+                    other => fit(other, left),
+                };
+            }
+            used
+        }
+        Value::Array(values) => {
+            let mut used = 0;
+            values.retain_mut(|value| {
+                let had_text = text_chars(value) > 0;
+                let kept = fit(value, budget - used);
+                used += kept;
+                !had_text || kept > 0
+            });
+            used
+        }
+        _ => 0,
     }
 }
 
@@ -177,6 +271,39 @@ mod tests {
     fn at_most_fifty_blocks_are_kept() {
         let message = (0..60).fold(Message::new("t"), |m, i| m.section(&i.to_string()));
         assert_eq!(blocks(&message).len(), MAX_BLOCKS);
+    }
+
+    #[test]
+    fn long_image_urls_leave_the_image_out() {
+        let long = format!("https://cdn.example.com/{}", "a".repeat(3000));
+        let message = Message::new("t").section_with_image("text", &long, "alt");
+        assert_eq!(
+            blocks(&message)[0],
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": "text"}})
+        );
+        let short =
+            Message::new("t").section_with_image("text", "https://cdn.example.com/a.jpg", "alt");
+        assert_eq!(
+            blocks(&short)[0]["accessory"]["image_url"],
+            "https://cdn.example.com/a.jpg"
+        );
+    }
+
+    #[test]
+    fn the_text_of_all_blocks_stays_within_the_total() {
+        let fields: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("k{i}"), "v".repeat(1990)))
+            .collect();
+        let message = (0..5)
+            .fold(Message::new("t").header("h"), |message, _| {
+                message.fields(&fields)
+            })
+            .context(&["Store `s`".to_owned(), "Event `e`".to_owned()]);
+        let total: usize = blocks(&message).iter().map(text_chars).sum();
+        assert!(total <= MAX_TOTAL_TEXT_CHARS, "{total}");
+        let last = blocks(&message).last().unwrap().clone();
+        assert_eq!(last["type"], "context");
+        assert_eq!(last["elements"][0]["text"], "Store `s`");
     }
 
     #[test]

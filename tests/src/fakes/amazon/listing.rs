@@ -35,6 +35,8 @@ pub struct Listing {
     pub created_at: UnixMillis,
     /// When it was last changed, on the fake's clock.
     pub last_updated_at: UnixMillis,
+    /// The `submissionId` of the submission that last changed it.
+    pub submission_id: String,
 }
 
 /// A price from `purchasable_offer`.
@@ -202,6 +204,7 @@ mod tests {
             .clone(),
             created_at: 1_700_000_000_000,
             last_updated_at: 1_700_000_060_000,
+            submission_id: "f1dc2914-75dd-11ea-bc55-0242ac130003".into(),
         }
     }
 

@@ -1,8 +1,12 @@
 //! Listings Items 2021-08-01:
 //! `PUT|PATCH|GET|DELETE /listings/2021-08-01/items/{sellerId}/{sku}`.
 //!
-//! Malformed requests are 400 `BAD_REQUEST` with `details` naming the
-//! problem; an incomplete or invalid listing is HTTP 200 with
+//! Every put and patch that passes the fake's own checks is also checked
+//! against the official model
+//! (`tests/schemas/amazon/listings_items_2021-08-01.json`: query, headers
+//! and body; for example `includedData=identifiers` only with
+//! `mode=VALIDATION_PREVIEW`). Malformed requests are 400 `BAD_REQUEST`
+//! with `details` naming the problem; an incomplete or invalid listing is HTTP 200 with
 //! `status: INVALID` and issues ([`listing_rules`](super::listing_rules)).
 //! `mode=VALIDATION_PREVIEW` answers `VALID` or `INVALID` and stores
 //! nothing. `issueLocale` is accepted and, as Amazon does for locales it has
@@ -16,6 +20,7 @@
 //! so it is usually `INVALID`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use axum::extract::{Path, Query, State};
 use axum::routing::put;
@@ -34,6 +39,32 @@ use super::marketplace::{Marketplace, Region};
 use super::operation::{LISTINGS_PREFIX, Operation};
 use super::sp_api_error::SpApiError;
 use super::{AmazonChange, AmazonState};
+use crate::fakes::spec::{self, AMAZON_LISTINGS, Operation as SpecOperation, RequestDocument};
+
+static PUT_SPEC: LazyLock<SpecOperation> =
+    LazyLock::new(|| SpecOperation::new(&AMAZON_LISTINGS, "putListingsItem"));
+static PATCH_SPEC: LazyLock<SpecOperation> =
+    LazyLock::new(|| SpecOperation::new(&AMAZON_LISTINGS, "patchListingsItem"));
+
+/// Checks a submission against the official model: 400 `BAD_REQUEST`
+/// naming every violation otherwise.
+fn conform(
+    spec: &SpecOperation,
+    seller_id: &str,
+    sku: &str,
+    params: &Params,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), SpApiError> {
+    let document = RequestDocument::new()
+        .path(&[("sellerId", seller_id), ("sku", sku)])
+        .query(params)
+        .headers(headers)
+        .body(body)
+        .build();
+    spec.check(&document)
+        .map_err(|violations| SpApiError::listings_bad_request(spec::describe(&violations)))
+}
 
 /// What an operation reads from the query besides `marketplaceIds`.
 struct QuerySpec {
@@ -155,6 +186,7 @@ impl ListingsQuery {
 
 /// The answer to a put, patch or delete.
 struct Submission<'a> {
+    id: String,
     sku: &'a str,
     issues: Vec<Issue>,
     preview: bool,
@@ -179,7 +211,7 @@ impl Submission<'_> {
         let mut body = Map::new();
         body.insert("sku".into(), self.sku.into());
         body.insert("status".into(), status.into());
-        body.insert("submissionId".into(), ids::uuid().into());
+        body.insert("submissionId".into(), self.id.clone().into());
         if query.included.contains("issues") {
             let issues: Vec<Value> = self.issues.iter().map(Issue::to_json).collect();
             body.insert("issues".into(), issues.into());
@@ -201,15 +233,16 @@ impl Submission<'_> {
     }
 }
 
-/// The listing to store when `content` passed for `sku` at `now`.
+/// The listing to store when `content` passed in `submission` at `now`.
 fn updated_listing(
     previous: Option<&Listing>,
+    submission: &Submission<'_>,
     seller_id: &str,
-    sku: &str,
     content: ListingContent,
     query: &ListingsQuery,
     now: sluice_core::UnixMillis,
 ) -> Listing {
+    let sku = submission.sku;
     let mut marketplace_ids = previous
         .map(|listing| listing.marketplace_ids.clone())
         .unwrap_or_default();
@@ -224,6 +257,7 @@ fn updated_listing(
         attributes: content.attributes,
         created_at: previous.map_or(now, |listing| listing.created_at),
         last_updated_at: now,
+        submission_id: submission.id.clone(),
     }
 }
 
@@ -245,7 +279,9 @@ async fn put_item(
     )?;
     let query = ListingsQuery::parse(&amazon, &seller_id, region, &params, &SUBMISSION_QUERY)?;
     let content = ListingContent::parse(&body).map_err(SpApiError::listings_bad_request)?;
+    conform(&PUT_SPEC, &seller_id, &sku, &params, &headers, &body)?;
     let submission = Submission {
+        id: ids::uuid(),
         sku: &sku,
         issues: amazon
             .rules
@@ -256,8 +292,8 @@ async fn put_item(
         let mut central = amazon.central.lock();
         let listing = updated_listing(
             central.listing(&seller_id, &sku),
+            &submission,
             &seller_id,
-            &sku,
             content,
             &query,
             amazon.clock.now_ms(),
@@ -286,7 +322,9 @@ async fn patch_item(
         Some(&seller_id),
     )?;
     let query = ListingsQuery::parse(&amazon, &seller_id, region, &params, &SUBMISSION_QUERY)?;
-    let body = PatchBody::parse(&body).map_err(SpApiError::listings_bad_request)?;
+    let patch = PatchBody::parse(&body).map_err(SpApiError::listings_bad_request)?;
+    conform(&PATCH_SPEC, &seller_id, &sku, &params, &headers, &body)?;
+    let body = patch;
     let mut central = amazon.central.lock();
     let previous = central.listing(&seller_id, &sku);
     let requirements = previous.map_or(Requirements::Listing, |listing| listing.requirements);
@@ -295,6 +333,7 @@ async fn patch_item(
         .unwrap_or_default();
     listing_patch::apply(&mut attributes, &body.patches);
     let submission = Submission {
+        id: ids::uuid(),
         sku: &sku,
         issues: amazon.rules.issues(requirements, &attributes),
         preview: query.preview,
@@ -307,8 +346,8 @@ async fn patch_item(
         };
         let listing = updated_listing(
             previous,
+            &submission,
             &seller_id,
-            &sku,
             content,
             &query,
             amazon.clock.now_ms(),
@@ -387,6 +426,7 @@ async fn delete_item(
         });
     }
     let submission = Submission {
+        id: ids::uuid(),
         sku: &sku,
         issues: Vec::new(),
         preview: false,

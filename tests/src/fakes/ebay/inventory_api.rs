@@ -5,8 +5,16 @@
 //! Writes with a body need `Content-Type: application/json` and a
 //! `Content-Language` eBay supports (`en-US`, ...); anything else is 400
 //! errorId 25709 `Invalid value for header <name>.`.
+//!
+//! Every write that passes the fake's own checks is also checked against
+//! eBay's contract
+//! (`tests/schemas/ebay/sell_inventory_v1.json`: path, headers and body): a
+//! SKU eBay refuses is errorId 25707, a header 25709 naming the header, a
+//! value of the wrong type 2004 (as eBay's deserializer answers), any other
+//! field 25709 `Invalid value for <field>.` with the rule broken.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -21,10 +29,60 @@ use super::access::{Access, admit};
 use super::api_error::{EbayError, ErrorDetail};
 use super::bulk_update;
 use super::ids;
-use super::inventory_item::{InventoryItem, check_sku};
+use super::inventory_item::{InventoryItem, check_sku, invalid_sku};
+use super::json_fields::serialize_error;
 use super::offer::{Offer, invalid_value};
 use super::seller_account::offer_not_available;
 use super::{ApiHost, EbayChange, EbayState, SellApi};
+use crate::fakes::spec::{EBAY_INVENTORY, Operation, RequestDocument, Violation};
+
+static ITEM_SPEC: LazyLock<Operation> =
+    LazyLock::new(|| Operation::new(&EBAY_INVENTORY, "createOrReplaceInventoryItem"));
+static OFFER_SPEC: LazyLock<Operation> =
+    LazyLock::new(|| Operation::new(&EBAY_INVENTORY, "createOffer"));
+static BULK_SPEC: LazyLock<Operation> =
+    LazyLock::new(|| Operation::new(&EBAY_INVENTORY, "bulkUpdatePriceQuantity"));
+
+/// Checks a write against eBay's contract; the first violation is the
+/// error, in eBay's words.
+fn conform(spec: &Operation, document: RequestDocument, body: &[u8]) -> Result<(), EbayError> {
+    let document = document.body(body).build();
+    let Err(violations) = spec.check(&document) else {
+        return Ok(());
+    };
+    let first: &Violation = &violations[0];
+    let field = first.field();
+    if first.is_in("path") || field.ends_with("sku") {
+        let sku = document
+            .pointer(&first.pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Err(invalid_sku(sku));
+    }
+    if first.is_in("headers") {
+        let name = match field.as_str() {
+            "content-language" => "Content-Language",
+            "content-type" => "Content-Type",
+            "" => {
+                if first.message.contains("content-type") {
+                    "Content-Type"
+                } else {
+                    "Content-Language"
+                }
+            }
+            other => other,
+        };
+        return Err(invalid_header(name));
+    }
+    if first.message.contains("is not of type") {
+        // eBay's deserializer refuses a wrong type before any rule.
+        return Err(serialize_error(&field));
+    }
+    Err(EbayError::bad_request(invalid_value(
+        &field,
+        &first.message,
+    )))
+}
 
 /// The `Content-Language` values eBay's Inventory API takes.
 const CONTENT_LANGUAGES: [&str; 17] = [
@@ -92,6 +150,10 @@ async fn put_inventory_item(
     admit(&ebay, &headers, SellApi::Inventory, Access::Write)?;
     let locale = content_locale(&headers)?;
     let item = InventoryItem::parse(&sku, &locale, &body)?;
+    let document = RequestDocument::new()
+        .path(&[("sku", &sku)])
+        .headers(&headers);
+    conform(&ITEM_SPEC, document, &body)?;
     let mut account = ebay.account.lock();
     account.put_item(item.clone());
     // Journaled under the lock, so the journal's order is the writes' order.
@@ -130,6 +192,7 @@ async fn create_offer(
     admit(&ebay, &headers, SellApi::Inventory, Access::Write)?;
     content_locale(&headers)?;
     let offer = Offer::parse(&body, ids::offer_id())?;
+    conform(&OFFER_SPEC, RequestDocument::new().headers(&headers), &body)?;
     let mut account = ebay.account.lock();
     let offer = account.create_offer(offer)?;
     let body = json!({"offerId": offer.offer_id});
@@ -217,6 +280,7 @@ async fn bulk_update_price_quantity(
 ) -> Result<Response, EbayError> {
     admit(&ebay, &headers, SellApi::Inventory, Access::Write)?;
     content_locale(&headers)?;
+    conform(&BULK_SPEC, RequestDocument::new().headers(&headers), &body)?;
     let mut account = ebay.account.lock();
     let outcome = bulk_update::run(&mut account, &body)?;
     for update in outcome.updates {

@@ -52,20 +52,25 @@ pub struct InventoryItem {
 
 /// 400, errorId 25707: the SKU is malformed.
 pub(super) fn check_sku(sku: &str) -> Result<(), EbayError> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
     if !sku.is_empty() && sku.chars().count() <= MAX_SKU_CHARS && sku.chars().all(allowed) {
         Ok(())
     } else {
-        Err(EbayError::bad_request(
-            ErrorDetail::request(
-                SellApi::Inventory,
-                25707,
-                "This is an invalid value for a SKU. Only alphanumeric characters can be used \
-                 for SKUs, and their length must not exceed 50 characters.",
-            )
-            .parameter("sku", sku),
-        ))
+        Err(invalid_sku(sku))
     }
+}
+
+/// The 25707 error about `sku`.
+pub(super) fn invalid_sku(sku: &str) -> EbayError {
+    EbayError::bad_request(
+        ErrorDetail::request(
+            SellApi::Inventory,
+            25707,
+            "This is an invalid value for a SKU. Only alphanumeric characters can be used for \
+             SKUs, and their length must not exceed 50 characters.",
+        )
+        .parameter("sku", sku),
+    )
 }
 
 fn invalid(error_id: u32, message: String, field: &str) -> EbayError {

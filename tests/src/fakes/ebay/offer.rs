@@ -78,6 +78,8 @@ pub struct Offer {
     pub merchant_location_key: Option<String>,
     /// `listingDescription`.
     pub listing_description: Option<String>,
+    /// `listingDuration` (`GTC`).
+    pub listing_duration: Option<String>,
     /// The listing id once published.
     pub listing_id: Option<String>,
 }
@@ -222,6 +224,7 @@ impl Offer {
             listing_policies,
             merchant_location_key: fields.string("merchantLocationKey")?.map(str::to_owned),
             listing_description: fields.string("listingDescription")?.map(str::to_owned),
+            listing_duration: fields.string("listingDuration")?.map(str::to_owned),
             listing_id: None,
         })
     }
@@ -264,6 +267,7 @@ impl Offer {
             "listingDescription",
             self.listing_description.clone().into(),
         );
+        put("listingDuration", self.listing_duration.clone().into());
         let status = if self.listing_id.is_some() {
             "PUBLISHED"
         } else {

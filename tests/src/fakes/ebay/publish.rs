@@ -6,7 +6,8 @@
 //! - price 25003, quantity of at least one 25004, category 25005;
 //! - fulfillment, payment and return policy 25007, 25008 and 25009;
 //! - inventory location 25012, condition 25021;
-//! - title, description or photo: the generic user error 25002.
+//! - title, description, photo or listing duration: the generic user
+//!   error 25002.
 
 use std::collections::HashSet;
 
@@ -116,6 +117,12 @@ impl SellingSetup {
                 "availableQuantity",
             ),
             (
+                offer.listing_duration.is_some(),
+                25002,
+                "The listing duration is missing; a fixed-price offer is listed GTC.",
+                "listingDuration",
+            ),
+            (
                 offer.category_id.is_some(),
                 25005,
                 "The offer has no category.",
@@ -189,7 +196,7 @@ mod tests {
     fn offer(policies: &BusinessPolicies) -> Offer {
         let body = json!({
             "sku": "MUG-1", "marketplaceId": "EBAY_US", "format": "FIXED_PRICE",
-            "categoryId": "20625",
+            "listingDuration": "GTC", "categoryId": "20625",
             "pricingSummary": {"price": {"value": "19.99", "currency": "USD"}},
             "listingPolicies": {
                 "fulfillmentPolicyId": policies.fulfillment_policy_id,

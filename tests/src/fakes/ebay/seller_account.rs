@@ -184,7 +184,7 @@ mod tests {
     fn offer_body(policies: &BusinessPolicies) -> Value {
         json!({
             "sku": "MUG-1", "marketplaceId": "EBAY_US", "format": "FIXED_PRICE",
-            "availableQuantity": 3, "categoryId": "20625",
+            "listingDuration": "GTC", "availableQuantity": 3, "categoryId": "20625",
             "pricingSummary": {"price": {"value": "19.99", "currency": "USD"}},
             "listingPolicies": {
                 "fulfillmentPolicyId": policies.fulfillment_policy_id,

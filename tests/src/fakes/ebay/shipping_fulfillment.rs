@@ -3,9 +3,12 @@
 //!
 //! - `lineItems` must name at least one `lineItemId` (32600 otherwise),
 //!   each one of the order's (32200) and once only (32210);
-//! - `shippingCarrierCode` and `trackingNumber` come together or not at
+//! - the body conforms to eBay's contract
+//!   (`tests/schemas/ebay/sell_fulfillment_v1.json`):
+//!   `shippingCarrierCode` and `trackingNumber` come together or not at
 //!   all, the tracking number is letters and digits only, the carrier one
-//!   of eBay's carrier codes (the fake knows a common subset); else 32300;
+//!   of eBay's `ShippingCarrierCodeType` codes (32300 otherwise), line item
+//!   quantities are `int32` (32600);
 //! - `shippedDate` is ISO 8601 (32500) and defaults to now;
 //! - a line item already fulfilled is 409 Conflict (eBay documents the
 //!   status but no errorId; the fake uses 32600 and names the line item).
@@ -14,6 +17,7 @@
 //! number when there is none.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use chrono::DateTime;
 use http::StatusCode;
@@ -23,36 +27,10 @@ use super::SellApi;
 use super::api_error::{EbayError, ErrorDetail};
 use super::json_fields::{Fields, body_object};
 use super::order::{EbayOrder, FulfilledLineItem, ShippingFulfillment};
+use crate::fakes::spec::{EBAY_FULFILLMENT, Operation, describe};
 
-/// The carrier codes the fake accepts (compared without case).
-const CARRIERS: [&str; 26] = [
-    "USPS",
-    "UPS",
-    "FedEx",
-    "DHL",
-    "DHLGlobalMail",
-    "OnTrac",
-    "LaserShip",
-    "CanadaPost",
-    "Purolator",
-    "RoyalMail",
-    "ParcelForce",
-    "Hermes",
-    "Evri",
-    "DPD",
-    "GLS",
-    "TNT",
-    "DeutschePost",
-    "LaPoste",
-    "Colissimo",
-    "PostNL",
-    "AustraliaPost",
-    "StarTrack",
-    "SpeedPAK",
-    "YunExpress",
-    "ChinaPost",
-    "Other",
-];
+static DETAILS_SPEC: LazyLock<Operation> =
+    LazyLock::new(|| Operation::new(&EBAY_FULFILLMENT, "ShippingFulfillmentDetails"));
 
 fn error(error_id: u32, message: &str) -> ErrorDetail {
     ErrorDetail::request(SellApi::Fulfillment, error_id, message)
@@ -81,6 +59,22 @@ pub(super) fn parse(
     serial: u64,
 ) -> Result<ShippingFulfillment, EbayError> {
     let body = body_object(body).map_err(as_invalid_input)?;
+    if let Err(violations) = DETAILS_SPEC.check(&serde_json::Value::Object(body.clone())) {
+        let tracking = violations.iter().any(|violation| {
+            violation.pointer.contains("trackingNumber")
+                || violation.pointer.contains("shippingCarrierCode")
+                || violation.message.contains("trackingNumber")
+                || violation.message.contains("shippingCarrierCode")
+        });
+        return Err(if tracking {
+            EbayError::bad_request(
+                error(32300, "Invalid shipment tracking number or carrier")
+                    .long_message(describe(&violations)),
+            )
+        } else {
+            invalid_input(describe(&violations))
+        });
+    }
     let fields = Fields::new(&body, "");
     let line_items = fields.objects("lineItems").map_err(as_invalid_input)?;
     if line_items.is_empty() {
@@ -138,23 +132,6 @@ pub(super) fn parse(
         .string("shippingCarrierCode")
         .map_err(as_invalid_input)?;
     let tracking = fields.string("trackingNumber").map_err(as_invalid_input)?;
-    let tracking_ok = match (carrier, tracking) {
-        (None, None) => true,
-        (Some(carrier), Some(tracking)) => {
-            CARRIERS
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(carrier))
-                && !tracking.is_empty()
-                && tracking.bytes().all(|byte| byte.is_ascii_alphanumeric())
-        }
-        _ => false,
-    };
-    if !tracking_ok {
-        return Err(EbayError::bad_request(error(
-            32300,
-            "Invalid shipment tracking number or carrier",
-        )));
-    }
     let shipped_date = match fields.string("shippedDate").map_err(as_invalid_input)? {
         None => now,
         Some(date) => DateTime::parse_from_rfc3339(date)
@@ -267,10 +244,14 @@ mod tests {
             with("shippedDate", json!("05/01/2026")),
             (StatusCode::BAD_REQUEST, 32500)
         );
+        assert_eq!(
+            with("shippingCarrierCode", json!("Royal Mail")),
+            (StatusCode::BAD_REQUEST, 32300)
+        );
         assert!(
             run(&order, {
                 let mut body = body(&order);
-                body["shippingCarrierCode"] = json!("usps");
+                body["shippingCarrierCode"] = json!("RoyalMail");
                 body
             })
             .is_ok()

@@ -4,9 +4,12 @@
 //!
 //! Every call is admitted the way Google's front end does it: a live access
 //! token (401), the Content API scope and access to the merchant account
-//! (403), then the account's quota (429, without `Retry-After`).
+//! (403), then the account's quota (429, without `Retry-After`). An insert
+//! that passes the fake's own checks is also checked against Google's contract and product data
+//! specification (`tests/schemas/google/merchant_products_v1.json`).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, patch, post};
@@ -21,6 +24,7 @@ use super::credentials::Unauthenticated;
 use super::input_body::InputBody;
 use super::update_mask::UpdateMask;
 use super::{CONTENT_SCOPE, GoogleState, ProductChange};
+use crate::fakes::spec::{self, GOOGLE_PRODUCTS, Operation, RequestDocument};
 
 /// The Merchant API routes, on `merchantapi.googleapis.com`.
 pub(super) fn routes(google: GoogleState) -> Router {
@@ -80,6 +84,12 @@ fn admit(google: &GoogleState, headers: &HeaderMap, account: &str) -> Result<u64
     Ok(account)
 }
 
+/// `productInputs.insert` as Google's contract and product data
+/// specification describe it (`tests/schemas/google/merchant_products_v1.json`):
+/// a request that breaks it is 400 `INVALID_ARGUMENT` naming each problem.
+static INSERT_SPEC: LazyLock<Operation> =
+    LazyLock::new(|| Operation::new(&GOOGLE_PRODUCTS, "insertProductInput"));
+
 /// The query parameters, decoded.
 fn query_params(raw: Option<String>) -> HashMap<String, String> {
     url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
@@ -100,6 +110,26 @@ async fn insert_input(
     let mut center = google.center.lock();
     let data_source = center.data_source(account, query.get("dataSource").map(String::as_str))?;
     let input = InputBody::parse(&body)?;
+    let document = RequestDocument::new()
+        .query(&query)
+        .headers(&headers)
+        .body(&body)
+        .build();
+    // The input's own fields (offerId, contentLanguage, feedLabel, required
+    // or not) are the fake's own checks below, in Google's words; the
+    // schema adds the product data specification's rules on the attributes.
+    let violations: Vec<_> = INSERT_SPEC
+        .violations(&document)
+        .into_iter()
+        .filter(|violation| {
+            !violation.message.ends_with("is a required property")
+                && (!violation.is_in("body")
+                    || violation.pointer.starts_with("/body/productAttributes"))
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(ApiError::invalid_argument(spec::describe(&violations)));
+    }
     let inserted = center.insert(account, data_source, input, google.clock.now_ms())?;
     // Journaled under the lock, so the journal's order is the writes' order.
     google

@@ -3,10 +3,21 @@
 //!
 //! Errors read like Slack's own (`must be less than 3001 characters
 //! [json-pointer:/blocks/0/text/text]`), one per problem found.
+//!
+//! Blocks that pass these checks are also validated against the Block Kit
+//! schema subset (`tests/schemas/slack/block_kit.json`), and the text of
+//! all blocks together must stay within [`MAX_TOTAL_TEXT`] characters:
+//! Slack answers `invalid_blocks` for a message over about 12,000
+//! characters of block text, a bound its reference does not state and
+//! JSON Schema cannot express (text objects and alt texts are counted).
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value, json};
+
+use crate::fakes::spec::{Operation, SLACK_BLOCK_KIT};
 
 const MAX_BLOCKS: usize = 50;
 const MAX_BLOCK_ID: usize = 255;
@@ -18,6 +29,11 @@ const MAX_CONTEXT_ELEMENTS: usize = 10;
 const MAX_ACTIONS_ELEMENTS: usize = 25;
 const MAX_IMAGE_URL: usize = 3000;
 const MAX_ALT_TEXT: usize = 2000;
+/// Most text in all blocks of one message.
+pub const MAX_TOTAL_TEXT: usize = 12_000;
+
+static MESSAGE_SPEC: LazyLock<Operation> =
+    LazyLock::new(|| Operation::new(&SLACK_BLOCK_KIT, "message"));
 
 /// Block types accepted without checking their contents: interactive and
 /// rich blocks whose details no bundled connector produces.
@@ -46,9 +62,38 @@ pub(super) fn validate_blocks(blocks: &Value) -> Result<(), BlocksError> {
         check.block(block, &format!("/blocks/{index}"));
     }
     if check.errors.is_empty() {
+        for violation in MESSAGE_SPEC.violations(&json!({ "blocks": blocks })) {
+            check.fail(&violation.pointer, violation.message);
+        }
+    }
+    let total: usize = blocks.iter().map(text_chars).sum();
+    if total > MAX_TOTAL_TEXT {
+        check.fail(
+            "/blocks",
+            format_args!(
+                "must hold at most {MAX_TOTAL_TEXT} characters of text in all, not {total}"
+            ),
+        );
+    }
+    if check.errors.is_empty() {
         Ok(())
     } else {
         Err(BlocksError::Invalid(check.errors))
+    }
+}
+
+/// Characters of text in `value`: its `text` and `alt_text` strings.
+pub(super) fn text_chars(value: &Value) -> usize {
+    match value {
+        Value::Object(object) => object
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(text) if key == "text" || key == "alt_text" => text.chars().count(),
+                other => text_chars(other),
+            })
+            .sum(),
+        Value::Array(values) => values.iter().map(text_chars).sum(),
+        _ => 0,
     }
 }
 
