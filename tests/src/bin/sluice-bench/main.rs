@@ -15,10 +15,15 @@
 //!   exchanges the fake saw, and the time per order sync batch of 100 (Amazon,
 //!   eBay) in the runtime (median, p99).
 //!
-//! `SLUICE_BENCH_ONLY=runtime|service|marketplace` runs one part; `SLUICE_BENCH_SCALE`
+//! - Credentials: validations per second of the service's own credential
+//!   checks with a warm cache, with a stale one (a row read each time) and
+//!   cold (an argon2id verification each time).
+//!
+//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|credentials` runs one part; `SLUICE_BENCH_SCALE`
 //! (default 1.0) scales the amounts of work.
 
 mod console;
+mod credentials;
 mod marketplace;
 mod runtime;
 mod service;
@@ -53,6 +58,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if only.is_empty() || only == "marketplace" {
         marketplace::run().await?;
+    }
+    if only.is_empty() || only == "credentials" {
+        credentials::run().await?;
     }
     Ok(())
 }
