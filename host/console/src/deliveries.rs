@@ -248,12 +248,12 @@ async fn listing(state: &AppState, ctx: Ctx, query: ListQuery, dead_only: bool) 
                 input #f-type type="text" name="event_type" value=(query.event_type) placeholder="order.placed";
             }
             div.field {
-                label for="f-from" { "Created from (UTC)" }
+                label for="f-from" { "From (UTC)" }
                 input #f-from type="datetime-local" name="from" value=(query.from)
                     aria-invalid=[error_for("from").map(|_| "true")] aria-describedby="filter-error";
             }
             div.field {
-                label for="f-before" { "Created before (UTC)" }
+                label for="f-before" { "Before (UTC)" }
                 input #f-before type="datetime-local" name="before" value=(query.before)
                     aria-invalid=[error_for("before").map(|_| "true")] aria-describedby="filter-error";
             }

@@ -18,11 +18,15 @@
 //! - Fairness: store B's acceptance-to-delivery latency alone and beside
 //!   store A's backlog of 3,000 events on a 2-second webhook, and deliveries
 //!   per second to 1,000 targets of mixed speed.
+//! - Credentials: validations per second of the service's own credential
+//!   checks with a warm cache, with a stale one (a row read each time) and
+//!   cold (an argon2id verification each time).
 //!
-//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness` runs one part; `SLUICE_BENCH_SCALE`
-//! (default 1.0) scales the amounts of work.
+//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness|credentials` runs one part;
+//! `SLUICE_BENCH_SCALE` (default 1.0) scales the amounts of work.
 
 mod console;
+mod credentials;
 mod fairness;
 mod marketplace;
 mod runtime;
@@ -61,6 +65,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if only.is_empty() || only == "fairness" {
         fairness::run().await?;
+    }
+    if only.is_empty() || only == "credentials" {
+        credentials::run().await?;
     }
     Ok(())
 }
