@@ -15,6 +15,8 @@
 //! - [`state`]: per-configuration key/value state with expiry and quota.
 //! - [`sync`]: sync positions (cursors under leases), seen record versions
 //!   and the sync log.
+//! - [`registry`]: connector packages by digest, installed versions and the
+//!   head saying which one is active.
 //! - [`retention`]: chunked pruning of what is delivered and old.
 //! - [`admin_tokens`], [`rekey`].
 
@@ -27,6 +29,7 @@ pub mod events;
 mod fanout;
 pub mod queue;
 pub mod rekey;
+pub mod registry;
 pub mod retention;
 mod sealing;
 mod sql;
@@ -44,6 +47,9 @@ pub use deliveries::{
 pub use error::{Result, StorageError};
 pub use events::{EventSource, IngestOutcome, IngestStatus, NewEvent, StoredEvent};
 pub use queue::{AttemptRecord, AttemptResult, ClaimedDelivery, Completion, Lease, Verdict};
+pub use registry::{
+    Activation, ConnectorHead, ConnectorVersion, Installed, NewConnectorVersion, Trust, VersionState,
+};
 pub use rekey::RekeyReport;
 pub use retention::PruneReport;
 pub use sealing::Credentials;

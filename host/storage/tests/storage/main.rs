@@ -9,6 +9,7 @@ mod connectors;
 mod deliveries;
 mod ingest;
 mod queue;
+mod registry;
 mod rekey;
 mod retention;
 mod state;

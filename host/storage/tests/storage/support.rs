@@ -233,6 +233,8 @@ pub fn attempted(claimed: &ClaimedDelivery, verdict: Verdict, now: UnixMillis) -
             response_body: Some("ok".into()),
             error,
             report: None,
+            connector_version: None,
+            component_digest: None,
         },
     }
 }
