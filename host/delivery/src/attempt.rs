@@ -96,6 +96,8 @@ impl Deliverer {
             response_body: None,
             error: None,
             report: None,
+            connector_version: None,
+            component_digest: None,
         };
         let target = self
             .targets
@@ -306,6 +308,8 @@ impl Deliverer {
         );
         let Invocation { result, report } = self.runtime.deliver(&connector, context, event).await;
         self.observe_guest(&report);
+        record.connector_version = Some(report.version.clone());
+        record.component_digest = Some(report.component_digest.clone());
         record.http_status = report.egress.iter().rev().find_map(|r| r.status);
         record.report = serde_json::to_value(&report).ok();
         match result {
