@@ -20,11 +20,13 @@
 //! The fakes themselves live under [`fakes`]; [`guests`] finds the built
 //! components (connectors and test guests); [`service`] starts the whole
 //! service in-process on an injected clock, and [`sink`] receives its
-//! webhooks.
+//! webhooks. [`packages`] makes signed connector packages and the trust
+//! policy that accepts them.
 
 pub mod failures;
 pub mod fakes;
 pub mod guests;
+pub mod packages;
 pub mod hosts;
 pub mod journal;
 pub mod process;

@@ -1,5 +1,6 @@
 //! Admin authentication: `Authorization: Bearer <token>`, checked against
-//! the stored SHA-256 hashes of the admin tokens.
+//! the stored SHA-256 hashes of the admin tokens. The token's record goes
+//! into the request's extensions, for handlers that record who acted.
 
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ pub fn hash_token(token: &str) -> String {
 /// Lets the request through only with a known admin token.
 pub async fn require_admin(
     State(state): State<Arc<AppState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let token = request
@@ -33,7 +34,11 @@ pub async fn require_admin(
         return unauthorized("an admin token is needed: Authorization: Bearer <token>");
     };
     match state.db.find_admin_token(&hash_token(token)).await {
-        Ok(Some(_)) => next.run(request).await,
+        Ok(Some(admin)) => {
+            // Handlers that record who did something read it.
+            request.extensions_mut().insert(admin);
+            next.run(request).await
+        }
         Ok(None) => unauthorized("the admin token is not known"),
         Err(error) => Problem::from(error).into_response(),
     }

@@ -4,6 +4,9 @@
 //! - [`webhooks`]: a store's webhook subscriptions and their signing secrets.
 //! - [`connectors`]: the installed connectors and a store's configurations
 //!   of them, with a test-connection action.
+//! - [`registry`]: installing connector packages (uploaded or pulled from
+//!   an OCI registry), their versions, activation, approval of widening
+//!   upgrades, rollback.
 //! - [`sync`]: on-demand sync of a configuration and its sync log.
 //! - [`deliveries`]: a store's deliveries with their attempts, and retries.
 //! - [`inbound`]: `/v1/inbound/{store}/{configuration}/...`, webhooks from
@@ -21,6 +24,7 @@ pub mod inbound;
 pub mod openapi;
 pub mod operations;
 pub mod problem;
+pub mod registry;
 pub mod sync;
 pub mod webhooks;
 
@@ -28,6 +32,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
+use sluice_connectors::Installer;
 use sluice_core::{SharedClock, UnixMillis, clock::format_rfc3339};
 use sluice_delivery::{TargetCache, Waker};
 use sluice_egress::EgressSettings;
@@ -48,6 +53,8 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
     /// The installed connectors.
     pub catalog: Arc<Catalog>,
+    /// Installs, activates and rolls back connector versions.
+    pub installer: Arc<Installer>,
     /// The ingest queue.
     pub ingestor: Ingestor,
     /// Wakes the delivery workers after a manual retry.
@@ -75,6 +82,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(connectors::routes())
+        .merge(registry::routes())
         .merge(deliveries::routes())
         .merge(sync::routes())
         .route_layer(from_fn_with_state(state.clone(), auth::require_admin));

@@ -1,5 +1,6 @@
 //! The `sluice` command.
 
+mod install;
 mod invoke;
 
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ enum ConnectorCommand {
     /// Exit status: 0 when the connector returned a result (whatever it
     /// says), 1 when the call failed (trap, timeout, memory), 2 on bad input.
     Invoke(invoke::InvokeArgs),
+    #[command(flatten)]
+    Registry(install::RegistryCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +92,9 @@ fn main() -> ExitCode {
         let result = match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Connector(ConnectorCommand::Invoke(args)) => return invoke::run(args).await,
+            Command::Connector(ConnectorCommand::Registry(command)) => {
+                return install::run(command).await;
+            }
             Command::Prune(args) => prune(args).await,
             Command::Rekey(args) => rekey(args).await,
         };

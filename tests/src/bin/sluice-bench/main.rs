@@ -14,10 +14,16 @@
 //!   exchanges the fake saw, and the time per order sync batch of 100 (Amazon,
 //!   eBay) in the runtime (median, p99).
 //!
-//! `SLUICE_BENCH_ONLY=runtime|service|marketplace` runs one part; `SLUICE_BENCH_SCALE`
+//! - Registry: activation latency of a connector version, warm (compiled
+//!   and loaded) and cold (a new package: verify, compile, store, swap),
+//!   and deliveries per second to the fake Slack during 20 upgrades and
+//!   rollbacks against a steady run (in-process service on SQLite).
+//!
+//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|registry` runs one part; `SLUICE_BENCH_SCALE`
 //! (default 1.0) scales the amounts of work.
 
 mod marketplace;
+mod registry;
 mod runtime;
 mod service;
 
@@ -51,6 +57,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if only.is_empty() || only == "marketplace" {
         marketplace::run().await?;
+    }
+    if only.is_empty() || only == "registry" {
+        registry::run().await?;
     }
     Ok(())
 }
