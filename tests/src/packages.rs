@@ -79,7 +79,10 @@ pub fn slack_parts(version: &str, origins: &[&str]) -> (String, Vec<u8>) {
     all.extend(origins.iter().map(|o| (*o).to_owned()));
     let manifest = manifest
         .replace(bundled_origins, &format!("allowed_origins = {all:?}"))
-        .replace("\nversion = \"0.1.0\"\n", &format!("\nversion = {version:?}\n"));
+        .replace(
+            "\nversion = \"0.1.0\"\n",
+            &format!("\nversion = {version:?}\n"),
+        );
     let mut component = std::fs::read(dir.join("connector.wasm")).expect("the Slack component");
     append_custom_section(&mut component, "sluice-test-version", version.as_bytes());
     (manifest, component)

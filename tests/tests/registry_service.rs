@@ -36,7 +36,10 @@ async fn setup(backend: Backend) -> Setup {
     let policy = publisher.trust_policy().to_owned();
     let service = TestService::start(Options {
         backend,
-        resolve: slack.egress_overrides().into_iter().collect::<BTreeMap<_, _>>(),
+        resolve: slack
+            .egress_overrides()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
         ca: Some(ca),
         configure: Box::new(move |config| {
             config.registry.trust_policy = Some(policy);
@@ -216,7 +219,11 @@ async fn upgrading_and_rolling_back_twenty_times_under_load_loses_nothing() {
     let installed = service
         .upload("/v1/connectors/packages", publisher.slack("0.2.0", &[]))
         .await;
-    assert_eq!(installed.body["outcome"], "activated", "{:?}", installed.body);
+    assert_eq!(
+        installed.body["outcome"], "activated",
+        "{:?}",
+        installed.body
+    );
 
     let service = Arc::new(service);
     let sender = tokio::spawn({
@@ -256,10 +263,13 @@ async fn upgrading_and_rolling_back_twenty_times_under_load_loses_nothing() {
     let ran = attempts_by_version(&service, &config).await;
     assert_eq!(ran.len(), sent, "one attempt each, no retries");
     let digests: BTreeMap<String, BTreeSet<String>> =
-        ran.iter().fold(BTreeMap::new(), |mut map, (version, digest)| {
-            map.entry(version.clone()).or_default().insert(digest.clone());
-            map
-        });
+        ran.iter()
+            .fold(BTreeMap::new(), |mut map, (version, digest)| {
+                map.entry(version.clone())
+                    .or_default()
+                    .insert(digest.clone());
+                map
+            });
     let versions = service.get("/v1/connectors/slack/versions").await;
     for item in versions.body["items"].as_array().unwrap() {
         let version = item["version"].as_str().unwrap();
@@ -369,12 +379,18 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
         .wait_for_deliveries("s1", &format!("target_id={config}&status=delivered"), 3)
         .await;
     let ran = attempts_by_version(&service, &config).await;
-    assert_eq!(ran.iter().filter(|(v, _)| v == "0.3.0").count(), 1, "{ran:?}");
+    assert_eq!(
+        ran.iter().filter(|(v, _)| v == "0.3.0").count(),
+        1,
+        "{ran:?}"
+    );
     assert_eq!(slack.message_count(), 3);
 
     // Rolling back needs nothing but the database; approving again is not needed
     // to return to the approved version.
-    let back = service.post("/v1/connectors/slack/rollback", json!({})).await;
+    let back = service
+        .post("/v1/connectors/slack/rollback", json!({}))
+        .await;
     assert_eq!(back.body["active_version"], "0.1.0", "{:?}", back.body);
     let forward = service
         .post("/v1/connectors/slack/versions/0.3.0/activate", json!({}))
@@ -386,7 +402,9 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
     assert_eq!(active.status, 409, "{:?}", active.body);
     let deleted = service.delete("/v1/connectors/slack/versions/0.1.0").await;
     assert_eq!(deleted.status, 204, "{:?}", deleted.body);
-    let nothing = service.post("/v1/connectors/slack/rollback", json!({})).await;
+    let nothing = service
+        .post("/v1/connectors/slack/rollback", json!({}))
+        .await;
     assert_eq!(nothing.status, 409, "{:?}", nothing.body);
     service.stop().await;
 }
@@ -394,13 +412,17 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configurations_that_no_longer_validate_are_listed_with_the_diff() {
     let Setup {
-        service, publisher, config, ..
+        service,
+        publisher,
+        config,
+        ..
     } = setup(Backend::Sqlite).await;
     let (manifest, component) = sluice_tests::packages::slack_parts("0.4.0", &[]);
     let manifest = manifest.replace(
-        "options = [\"incoming-webhook\", \"bot\"]",
-        "options = [\"bot\"]",
+        "options = [\"incoming-webhook\", \"bot\"]\ndefault = \"incoming-webhook\"",
+        "options = [\"bot\"]\ndefault = \"bot\"",
     );
+    assert!(manifest.contains("options = [\"bot\"]"), "{manifest}");
     let package = publisher.sign(&manifest, component);
     let installed = service.upload("/v1/connectors/packages", package).await;
     assert!(
@@ -433,7 +455,11 @@ async fn a_second_node_on_postgres_runs_the_version_activated_on_the_first() {
     let installed = service
         .upload("/v1/connectors/packages", publisher.slack("0.2.0", &[]))
         .await;
-    assert_eq!(installed.body["outcome"], "activated", "{:?}", installed.body);
+    assert_eq!(
+        installed.body["outcome"], "activated",
+        "{:?}",
+        installed.body
+    );
     let took = wait_for_version(&other, "0.2.0").await;
     assert!(
         took < Duration::from_secs(5),

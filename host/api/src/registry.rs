@@ -83,11 +83,7 @@ pub struct VersionView {
 
 impl From<ConnectorVersion> for VersionView {
     fn from(v: ConnectorVersion) -> Self {
-        let state = if v.active {
-            "active"
-        } else {
-            v.state.as_str()
-        };
+        let state = if v.active { "active" } else { v.state.as_str() };
         let diff_text = v
             .diff
             .as_ref()

@@ -98,8 +98,7 @@ pub async fn run(command: RegistryCommand) -> ExitCode {
 }
 
 async fn execute(command: RegistryCommand) -> anyhow::Result<ExitCode> {
-    let (server, request, render): (&ServerArgs, Request, fn(&Value) -> String) = match &command
-    {
+    let (server, request, render): (&ServerArgs, Request, fn(&Value) -> String) = match &command {
         RegistryCommand::Install { package, server } => {
             let request = if Path::new(package).is_file() {
                 let bytes = std::fs::read(package)
@@ -184,8 +183,11 @@ async fn execute(command: RegistryCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// `host[:port]/path[:tag|@digest]`: a registry host (with a dot, a port or
-/// `localhost`) and a repository.
+/// `localhost`) and a repository; or `dir://` for a directory registry.
 fn looks_like_reference(text: &str) -> bool {
+    if text.starts_with("dir://") {
+        return true;
+    }
     match text.split_once('/') {
         Some((host, rest)) => {
             !rest.is_empty()
@@ -229,7 +231,10 @@ impl Request {
     }
 
     fn json(mut self, value: Value) -> Self {
-        self.body = Some(("application/json".to_owned(), value.to_string().into_bytes()));
+        self.body = Some((
+            "application/json".to_owned(),
+            value.to_string().into_bytes(),
+        ));
         self
     }
 
@@ -373,9 +378,12 @@ mod tests {
 
     #[test]
     fn references_need_a_registry_host_and_a_repository() {
-        assert!(looks_like_reference("127.0.0.1:5000/connectors/slack:0.2.0"));
+        assert!(looks_like_reference(
+            "127.0.0.1:5000/connectors/slack:0.2.0"
+        ));
         assert!(looks_like_reference("ghcr.io/acme/slack@sha256:abc"));
         assert!(looks_like_reference("localhost/slack:1"));
+        assert!(looks_like_reference("dir://./registry/slack:0.2.0"));
         assert!(!looks_like_reference("slack.sluicepkg"));
         assert!(!looks_like_reference("dir/slack.sluicepkg"));
     }
@@ -394,11 +402,17 @@ mod tests {
         });
         let text = render_change(&change);
         assert!(text.contains("slack@0.1.0 keeps serving"), "{text}");
-        assert!(text.contains("+ egress origin https://files.slack.com"), "{text}");
+        assert!(
+            text.contains("+ egress origin https://files.slack.com"),
+            "{text}"
+        );
         assert!(
             text.contains("sluice connector approve slack 0.2.0 --diff-hash sha256:d"),
             "{text}"
         );
-        assert!(text.contains("cfg_1") && text.contains("settings.region: required"), "{text}");
+        assert!(
+            text.contains("cfg_1") && text.contains("settings.region: required"),
+            "{text}"
+        );
     }
 }

@@ -230,7 +230,10 @@ impl Installer {
     pub async fn install(&self, package: Vec<u8>, by: &str) -> Result<Change, InstallError> {
         let verified = sluice_registry::verify(&package, &self.policy.trust, &self.policy.maxima)?;
         let (trust, publisher) = if verified.signers.is_empty() {
-            (Trust::Unsigned, format!("unsigned (allowed by the trust policy), from {by}"))
+            (
+                Trust::Unsigned,
+                format!("unsigned (allowed by the trust policy), from {by}"),
+            )
         } else {
             let names: Vec<String> = verified
                 .signers
@@ -449,8 +452,14 @@ impl Installer {
         let broken = self
             .broken_configurations(&self.release(&target).await?.manifest)
             .await?;
-        self.move_head(&target, Some(&head), Some(&hash), by, Some((diff, hash.clone(), broken)))
-            .await
+        self.move_head(
+            &target,
+            Some(&head),
+            Some(&hash),
+            by,
+            Some((diff, hash.clone(), broken)),
+        )
+        .await
     }
 
     /// Activates the version that was active before the current one. It is
@@ -469,7 +478,9 @@ impl Installer {
     /// Deletes a version that is not active, with its package.
     pub async fn delete(&self, connector_id: &str, version: &str) -> Result<(), InstallError> {
         let target = self.db.connector_version(connector_id, version).await?;
-        self.db.delete_connector_version(connector_id, version).await?;
+        self.db
+            .delete_connector_version(connector_id, version)
+            .await?;
         self.loaded.lock().remove(&target.package_digest);
         self.releases.lock().remove(&target.package_digest);
         Ok(())
@@ -630,9 +641,7 @@ impl Installer {
             .lock()
             .entry(digest.to_owned())
             .or_insert_with(|| release.clone());
-        self.loaded
-            .lock()
-            .insert(digest.to_owned(), loaded.clone());
+        self.loaded.lock().insert(digest.to_owned(), loaded.clone());
         Ok(loaded)
     }
 
@@ -655,19 +664,25 @@ impl Installer {
                 .iter()
                 .map(|(key, value)| (key.clone(), Value::String(value.expose().to_owned())))
                 .collect();
-            let mut problems: Vec<String> = match manifest.check_configuration(&settings, &credentials) {
-                Ok(_) => Vec::new(),
-                Err(errors) => errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect(),
-            };
+            let mut problems: Vec<String> =
+                match manifest.check_configuration(&settings, &credentials) {
+                    Ok(_) => Vec::new(),
+                    Err(errors) => errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect(),
+                };
             problems.extend(
                 target
                     .config
                     .event_types
                     .iter()
-                    .filter(|pattern| !manifest.events.iter().any(|handled| pattern.is_within(handled)))
+                    .filter(|pattern| {
+                        !manifest
+                            .events
+                            .iter()
+                            .any(|handled| pattern.is_within(handled))
+                    })
                     .map(|pattern| format!("event_types: {pattern} is no longer handled")),
             );
             if !problems.is_empty() {

@@ -429,9 +429,8 @@ impl Db {
                 "the active version of {connector_id} changed meanwhile; look at its versions and try again"
             )));
         }
-        let mut sql = String::from(
-            "UPDATE connector_versions SET state = $1, diff = NULL, diff_hash = NULL",
-        );
+        let mut sql =
+            String::from("UPDATE connector_versions SET state = $1, diff = NULL, diff_hash = NULL");
         if approved_diff_hash.is_some() {
             sql.push_str(", approved_diff_hash = $4, approved_by = $5, approved_at = $6");
         }

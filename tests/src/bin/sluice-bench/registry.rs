@@ -70,7 +70,10 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         let path = if round % 2 == 0 {
             "/v1/connectors/slack/rollback".to_owned()
         } else {
-            format!("/v1/connectors/slack/versions/0.2.{}/activate", scaled(10) - 1)
+            format!(
+                "/v1/connectors/slack/versions/0.2.{}/activate",
+                scaled(10) - 1
+            )
         };
         let started = Instant::now();
         let changed = service.post(&path, json!({})).await;
@@ -126,7 +129,9 @@ async fn throughput(
                 "/v1/connectors/slack/rollback".to_owned()
             } else {
                 let versions = service.get("/v1/connectors/slack/versions").await;
-                let previous = versions.body["previous_version"].as_str().unwrap_or("0.1.0");
+                let previous = versions.body["previous_version"]
+                    .as_str()
+                    .unwrap_or("0.1.0");
                 format!("/v1/connectors/slack/versions/{previous}/activate")
             };
             let changed = service.post(&path, json!({})).await;
