@@ -29,6 +29,7 @@ pub mod guests;
 pub mod packages;
 pub mod hosts;
 pub mod journal;
+pub mod oci_registry;
 pub mod process;
 pub mod rate_limit;
 pub mod recorder;

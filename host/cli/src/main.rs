@@ -2,6 +2,7 @@
 
 mod install;
 mod invoke;
+mod package;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ enum Command {
     /// Work with connector components.
     #[command(subcommand)]
     Connector(ConnectorCommand),
+    /// Publisher keys for signing connector packages.
+    #[command(subcommand)]
+    Keys(package::KeysCommand),
     /// Delete delivered deliveries, their attempts and events older than the
     /// retention period now, instead of waiting for the periodic run.
     Prune(ConfigArg),
@@ -67,6 +71,8 @@ enum ConnectorCommand {
     Invoke(invoke::InvokeArgs),
     #[command(flatten)]
     Registry(install::RegistryCommand),
+    #[command(flatten)]
+    Package(package::PackageCommand),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +101,10 @@ fn main() -> ExitCode {
             Command::Connector(ConnectorCommand::Registry(command)) => {
                 return install::run(command).await;
             }
+            Command::Connector(ConnectorCommand::Package(command)) => {
+                return package::run(command).await;
+            }
+            Command::Keys(command) => return package::run_keys(command),
             Command::Prune(args) => prune(args).await,
             Command::Rekey(args) => rekey(args).await,
         };
