@@ -119,40 +119,30 @@ pub enum PackageCommand {
 /// Runs a keys command.
 pub fn run_keys(command: KeysCommand) -> ExitCode {
     let KeysCommand::Generate { out, publisher } = command;
-    finish((|| {
-        let key = SigningKeyFile::generate(&publisher)?;
-        let (private, public) = key.write(&out)?;
-        println!("key id     {}", key.key_id());
-        println!("publisher  {}", key.publisher());
-        println!(
-            "private    {} (mode 0600: keep it secret)",
-            private.display()
-        );
-        println!(
-            "public     {} (give it to operators for their trust policy)",
-            public.display()
-        );
-        Ok(())
-    })())
+    finish(generate(&out, &publisher))
+}
+
+fn generate(out: &Path, publisher: &str) -> anyhow::Result<()> {
+    let key = SigningKeyFile::generate(publisher)?;
+    let (private, public) = key.write(out)?;
+    println!("key id     {}", key.key_id());
+    println!("publisher  {}", key.publisher());
+    println!(
+        "private    {} (mode 0600: keep it secret)",
+        private.display()
+    );
+    println!(
+        "public     {} (give it to operators for their trust policy)",
+        public.display()
+    );
+    Ok(())
 }
 
 /// Runs a packaging command.
 pub async fn run(command: PackageCommand) -> ExitCode {
     match command {
-        PackageCommand::Pack { dir, output } => finish((|| {
-            let package = Package::from_dir(&dir)?;
-            let path = output.unwrap_or_else(|| default_name(&package));
-            write(&path, &package.to_bytes())?;
-            print_written(&path, &package)
-        })()),
-        PackageCommand::Sign { package, key } => finish((|| {
-            let key = SigningKeyFile::load(&key)?;
-            let signed = sluice_registry::sign(&read(&package)?, &key)
-                .with_context(|| package.display().to_string())?;
-            write(&package, &signed)?;
-            println!("signed by {} (key {})", key.publisher(), key.key_id());
-            print_written(&package, &Package::from_bytes(&signed)?)
-        })()),
+        PackageCommand::Pack { dir, output } => finish(pack(&dir, output)),
+        PackageCommand::Sign { package, key } => finish(sign(&package, &key)),
         PackageCommand::Verify {
             package,
             trust,
@@ -191,17 +181,31 @@ pub async fn run(command: PackageCommand) -> ExitCode {
     }
 }
 
+fn pack(dir: &Path, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let package = Package::from_dir(dir)?;
+    let path = output.unwrap_or_else(|| default_name(&package));
+    write(&path, &package.to_bytes())?;
+    print_written(&path, &package)
+}
+
+fn sign(package: &Path, key: &Path) -> anyhow::Result<()> {
+    let key = SigningKeyFile::load(key)?;
+    let signed = sluice_registry::sign(&read(package)?, &key)
+        .with_context(|| package.display().to_string())?;
+    write(package, &signed)?;
+    println!("signed by {} (key {})", key.publisher(), key.key_id());
+    print_written(package, &Package::from_bytes(&signed)?)
+}
+
 fn verify(
     package: &Path,
     trust: &Path,
     max_memory_mib: Option<u32>,
     max_timeout_ms: Option<u32>,
 ) -> ExitCode {
-    let inputs = (|| {
-        let policy = TrustPolicy::load(trust)
-            .with_context(|| format!("trust policy {}", trust.display()))?;
-        Ok::<_, anyhow::Error>((read(package)?, policy))
-    })();
+    let inputs = TrustPolicy::load(trust)
+        .with_context(|| format!("trust policy {}", trust.display()))
+        .and_then(|policy| Ok((read(package)?, policy)));
     let (bytes, policy) = match inputs {
         Ok(inputs) => inputs,
         Err(error) => return finish(Err(error)),
