@@ -480,3 +480,91 @@ async fn a_second_node_on_postgres_runs_the_version_activated_on_the_first() {
     other.stop().await;
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_pulled_from_a_real_oci_registry_installs_delivers_and_rolls_back_offline() {
+    let registry = sluice_tests::oci_registry::OciRegistry::start();
+    let address = registry.address().to_owned();
+    let ca = Arc::new(TestCa::new().unwrap());
+    let slack = FakeSlack::start(&ca, SlackOptions::unthrottled())
+        .await
+        .unwrap();
+    let channel = slack.create_channel("ops", Membership::Member);
+    let webhook_url = slack.register_webhook(&channel);
+    let publisher = Publisher::new("Acme Connectors", &["slack"]);
+    let policy = publisher.trust_policy().to_owned();
+    let insecure = vec![address.clone()];
+    let service = TestService::start(Options {
+        resolve: slack
+            .egress_overrides()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+        ca: Some(ca),
+        configure: Box::new(move |config| {
+            config.registry.trust_policy = Some(policy);
+            config.registry.insecure_registries = insecure;
+        }),
+        ..Options::default()
+    })
+    .await;
+    let created = service
+        .post(
+            "/v1/stores/s1/connectors",
+            json!({
+                "connector_id": "slack", "name": "ops", "event_types": ["order.*"],
+                "settings": { "mode": "incoming-webhook" },
+                "credentials": { "webhook_url": webhook_url },
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let config = created.body["id"].as_str().unwrap().to_owned();
+
+    let pushed = sluice_registry::Registries::new(&[address.clone()])
+        .push(
+            &publisher.slack("0.2.0", &[]),
+            &format!("{address}/acme/slack:0.2.0"),
+        )
+        .await
+        .unwrap();
+    let by_digest = format!("{address}/acme/slack@{}", pushed.manifest_digest);
+    let installed = service
+        .post("/v1/connectors/packages", json!({ "reference": by_digest }))
+        .await;
+    assert_eq!(installed.status, 200, "{:?}", installed.body);
+    assert_eq!(installed.body["outcome"], "activated");
+    let by_tag = service
+        .post(
+            "/v1/connectors/packages",
+            json!({ "reference": format!("{address}/acme/slack:0.2.0") }),
+        )
+        .await;
+    assert_eq!(by_tag.body["outcome"], "unchanged", "{:?}", by_tag.body);
+
+    service.send_events(orders("oci", 2)).await;
+    service
+        .wait_for_deliveries("s1", &format!("target_id={config}&status=delivered"), 2)
+        .await;
+    let ran = attempts_by_version(&service, &config).await;
+    assert!(ran.iter().all(|(v, _)| v == "0.2.0"), "{ran:?}");
+    assert_eq!(slack.message_count(), 2);
+
+    drop(registry);
+    let missing = service
+        .post("/v1/connectors/packages", json!({ "reference": by_digest }))
+        .await;
+    assert_eq!(missing.status, 502, "{:?}", missing.body);
+    let back = service
+        .post("/v1/connectors/slack/rollback", json!({}))
+        .await;
+    assert_eq!(back.body["active_version"], "0.1.0", "{:?}", back.body);
+    let forward = service
+        .post("/v1/connectors/slack/versions/0.2.0/activate", json!({}))
+        .await;
+    assert_eq!(
+        forward.body["active_version"], "0.2.0",
+        "{:?}",
+        forward.body
+    );
+    service.stop().await;
+}
