@@ -21,7 +21,8 @@
 //! Chromium for the console's tests; [`guests`] finds the built
 //! components (connectors and test guests); [`service`] starts the whole
 //! service in-process on an injected clock, and [`sink`] receives its
-//! webhooks.
+//! webhooks. [`packages`] makes signed connector packages and the trust
+//! policy that accepts them.
 
 pub mod browser;
 pub mod failures;
@@ -29,6 +30,8 @@ pub mod fakes;
 pub mod guests;
 pub mod hosts;
 pub mod journal;
+pub mod oci_registry;
+pub mod packages;
 pub mod process;
 pub mod rate_limit;
 pub mod recorder;

@@ -154,6 +154,45 @@ impl TestService {
         self.service = Some(service);
     }
 
+    /// Starts a second node on the same database (and master key, admin
+    /// token and clock), with a data directory of its own: what a cluster
+    /// on PostgreSQL looks like. Stopping it leaves the database to `self`.
+    pub async fn another_node(&self) -> TestService {
+        let data_dir = tempfile::tempdir().expect("a data directory");
+        let config = ServiceConfig {
+            data_dir: data_dir.path().join("data"),
+            ..self.config.clone()
+        };
+        let service = launch(&config, &self.clock, &self.master_key, &self.token).await;
+        Self {
+            base: format!("http://{}", service.addr),
+            service: Some(service),
+            clock: self.clock.clone(),
+            token: self.token.clone(),
+            client: http_client(),
+            config,
+            master_key: self.master_key.clone(),
+            _ca: self._ca.clone(),
+            postgres_schema: None,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Sends `method path` with the admin token and raw `bytes` as
+    /// `application/octet-stream`, such as a connector package.
+    pub async fn upload(&self, path: &str, bytes: Vec<u8>) -> Answer {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("the API answers");
+        Answer::read(response).await
+    }
+
     /// Starts a service on `backend` with defaults otherwise.
     pub async fn on(backend: Backend) -> Self {
         Self::start(Options {

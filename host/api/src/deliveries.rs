@@ -112,6 +112,10 @@ pub struct AttemptView {
     pub report: Option<serde_json::Value>,
     /// When the next attempt was scheduled after this one.
     pub next_attempt_at: Option<String>,
+    /// For connectors: the connector version that ran it.
+    pub connector_version: Option<String>,
+    /// For connectors: the SHA-256 of the component that ran it.
+    pub component_digest: Option<String>,
 }
 
 impl From<Attempt> for AttemptView {
@@ -129,6 +133,8 @@ impl From<Attempt> for AttemptView {
             error: a.error,
             report: a.report,
             next_attempt_at: a.next_attempt_at.map(timestamp),
+            connector_version: a.connector_version,
+            component_digest: a.component_digest,
         }
     }
 }

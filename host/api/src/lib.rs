@@ -5,6 +5,9 @@
 //! - [`circuits`]: the circuit breaker and rate limit both kinds of target show.
 //! - [`connectors`]: the installed connectors and a store's configurations
 //!   of them, with a test-connection action.
+//! - [`registry`]: installing connector packages (uploaded or pulled from
+//!   an OCI registry), their versions, activation, approval of widening
+//!   upgrades, rollback.
 //! - [`sync`]: on-demand sync of a configuration and its sync log.
 //! - [`deliveries`]: a store's deliveries with their attempts, and retries.
 //! - [`credentials`]: a store's API keys and OAuth clients, and their audit log.
@@ -28,6 +31,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod operations;
 pub mod problem;
+pub mod registry;
 pub mod sync;
 pub mod webhooks;
 
@@ -35,6 +39,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
+use sluice_connectors::Installer;
 use sluice_core::{SharedClock, UnixMillis, clock::format_rfc3339};
 use sluice_delivery::{TargetCache, Waker};
 use sluice_egress::EgressSettings;
@@ -55,6 +60,8 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
     /// The installed connectors.
     pub catalog: Arc<Catalog>,
+    /// Installs, activates and rolls back connector versions.
+    pub installer: Arc<Installer>,
     /// The ingest queue.
     pub ingestor: Ingestor,
     /// Wakes the delivery workers after a manual retry.
@@ -84,6 +91,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(connectors::routes())
+        .merge(registry::routes())
         .merge(deliveries::routes())
         .merge(sync::routes())
         .merge(credentials::routes())

@@ -5,7 +5,9 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{connectors, credentials, deliveries, events, inbound, oauth, problem, sync, webhooks};
+use crate::{
+    connectors, credentials, deliveries, events, inbound, oauth, problem, registry, sync, webhooks,
+};
 
 /// The event envelope of `POST /v1/events` (the parser in `sluice-events`
 /// is what enforces it).
@@ -47,6 +49,8 @@ impl Modify for AdminToken {
         connectors::catalog, connectors::describe,
         connectors::create, connectors::list, connectors::read, connectors::update,
         connectors::delete, connectors::test,
+        registry::install, registry::versions, registry::activate, registry::approve,
+        registry::rollback, registry::remove,
         deliveries::list, deliveries::read, deliveries::retry, deliveries::retry_dead,
         sync::request, sync::runs,
         credentials::create, credentials::list, credentials::read, credentials::rotate,
@@ -76,6 +80,9 @@ mod tests {
             "/v1/stores/{store_id}/connectors/{id}/test",
             "/v1/stores/{store_id}/deliveries/retry",
             "/v1/inbound/{store_id}/{config_id}/{path}",
+            "/v1/connectors/packages",
+            "/v1/connectors/{connector_id}/versions/{version}/approve",
+            "/v1/connectors/{connector_id}/rollback",
         ] {
             assert!(
                 paths.iter().any(|p| *p == path),

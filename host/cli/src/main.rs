@@ -1,6 +1,8 @@
 //! The `sluice` command.
 
+mod install;
 mod invoke;
+mod package;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,9 @@ enum Command {
     /// Work with connector components.
     #[command(subcommand)]
     Connector(ConnectorCommand),
+    /// Publisher keys for signing connector packages.
+    #[command(subcommand)]
+    Keys(package::KeysCommand),
     /// Delete delivered deliveries, their attempts and events older than the
     /// retention period now, instead of waiting for the periodic run.
     Prune(ConfigArg),
@@ -64,6 +69,10 @@ enum ConnectorCommand {
     /// Exit status: 0 when the connector returned a result (whatever it
     /// says), 1 when the call failed (trap, timeout, memory), 2 on bad input.
     Invoke(invoke::InvokeArgs),
+    #[command(flatten)]
+    Registry(install::RegistryCommand),
+    #[command(flatten)]
+    Package(package::PackageCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +98,13 @@ fn main() -> ExitCode {
         let result = match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Connector(ConnectorCommand::Invoke(args)) => return invoke::run(args).await,
+            Command::Connector(ConnectorCommand::Registry(command)) => {
+                return install::run(command).await;
+            }
+            Command::Connector(ConnectorCommand::Package(command)) => {
+                return package::run(command).await;
+            }
+            Command::Keys(command) => return package::run_keys(command),
             Command::Prune(args) => prune(args).await,
             Command::Rekey(args) => rekey(args).await,
         };

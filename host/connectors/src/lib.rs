@@ -4,11 +4,15 @@
 //! configurations and their sealed credentials. This crate joins them:
 //! [`call_context`] turns a stored configuration into the context of one
 //! call, with credentials opened from storage and state kept in the
-//! database, and [`install_directory`] loads the connectors bundled with the
-//! service into the live catalog.
+//! database, and the [`Installer`] installs, activates and rolls back
+//! connector versions (the bundled ones included) and keeps the live catalog
+//! on the active versions.
 
-mod bundled;
 mod capabilities;
+mod installer;
 
-pub use bundled::install_directory;
 pub use capabilities::{DbState, StoredCredentials, call_context, wit_event};
+pub use installer::{
+    BUNDLED_INSTALLER, BrokenConfiguration, Change, InstallError, InstallPolicy, Installer,
+    Outcome, render_diff, spawn_watcher,
+};

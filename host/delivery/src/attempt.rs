@@ -142,6 +142,8 @@ impl Deliverer {
             response_body: None,
             error: None,
             report: None,
+            connector_version: None,
+            component_digest: None,
         };
         let (ending, target_name) = match (target, paced) {
             (_, Err(error)) => {
@@ -403,6 +405,8 @@ impl Deliverer {
         );
         let Invocation { result, report } = self.runtime.deliver(&connector, context, event).await;
         self.observe_guest(&report);
+        record.connector_version = Some(report.version.clone());
+        record.component_digest = Some(report.component_digest.clone());
         record.http_status = report.egress.iter().rev().find_map(|r| r.status);
         record.report = serde_json::to_value(&report).ok();
         match result {

@@ -134,6 +134,26 @@ impl OriginPattern {
     }
 }
 
+impl OriginPattern {
+    /// Whether every origin this pattern allows is also allowed by `other`,
+    /// used to tell whether a new manifest reaches further than an old one.
+    pub fn is_within(&self, other: &OriginPattern) -> bool {
+        if self.scheme != other.scheme || self.port != other.port {
+            return false;
+        }
+        match (&self.host, &other.host) {
+            (HostPattern::Exact(host), _) => other.allows(self.scheme, host, self.port),
+            (HostPattern::Subdomains(mine), HostPattern::Subdomains(theirs)) => {
+                mine == theirs
+                    || mine
+                        .strip_suffix(theirs.as_str())
+                        .is_some_and(|sub| sub.ends_with('.'))
+            }
+            (HostPattern::Subdomains(_), HostPattern::Exact(_)) => false,
+        }
+    }
+}
+
 impl fmt::Display for OriginPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let host = match &self.host {
@@ -260,6 +280,28 @@ mod tests {
             "https://hooks.slack.com",
             ("https", "hooks.slack.com.evil", 443)
         ));
+    }
+
+    #[test]
+    fn a_pattern_is_within_another_only_when_it_allows_nothing_more() {
+        let within = |a: &str, b: &str| {
+            OriginPattern::parse(a)
+                .unwrap()
+                .is_within(&OriginPattern::parse(b).unwrap())
+        };
+        assert!(within("https://api.slack.com", "https://api.slack.com"));
+        assert!(within("https://api.slack.com", "https://*.slack.com"));
+        assert!(within("https://*.eu.slack.com", "https://*.slack.com"));
+        assert!(within("https://*.slack.com", "https://*.slack.com"));
+        assert!(!within("https://*.slack.com", "https://api.slack.com"));
+        assert!(!within("https://*.slack.com", "https://*.eu.slack.com"));
+        assert!(!within("https://slack.com", "https://*.slack.com"));
+        assert!(!within("http://api.slack.com", "https://api.slack.com"));
+        assert!(!within(
+            "https://api.slack.com:8443",
+            "https://api.slack.com"
+        ));
+        assert!(!within("https://*.notslack.com", "https://*.slack.com"));
     }
 
     #[test]

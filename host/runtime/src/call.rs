@@ -184,6 +184,7 @@ impl Runtime {
         let mut report = InvocationReport {
             connector: connector.manifest.id.clone(),
             version: connector.manifest.version.to_string(),
+            component_digest: connector.digest.clone(),
             export: E::NAME.to_owned(),
             ..InvocationReport::default()
         };

@@ -12,6 +12,8 @@ pub struct InvocationReport {
     pub connector: String,
     /// Connector version from the manifest.
     pub version: String,
+    /// SHA-256 of the component that ran, hex.
+    pub component_digest: String,
     /// The export that was called, for example `deliver`.
     pub export: String,
     /// Time spent waiting for a free instance slot, in milliseconds.

@@ -29,6 +29,9 @@ use sluice_sync::SyncConfig;
 ///
 /// [egress]
 /// allow_cidrs = ["10.20.0.0/16"]
+///
+/// [registry]
+/// trust_policy = "/etc/sluice/trust.toml"
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -61,6 +64,36 @@ pub struct ServiceConfig {
     /// API credential checking: cache, hashing bounds, brute-force limits,
     /// the trusted proxy header.
     pub credentials: CredentialsConfig,
+    /// Installing connector packages: trust, maxima, registries, convergence.
+    pub registry: RegistryConfig,
+}
+
+/// How connector packages are trusted, pulled and rolled out.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryConfig {
+    /// The trust policy (TOML): publisher keys, which connector ids each may
+    /// sign, revoked keys, yanked digests, and the development switch
+    /// `allow_unsigned` (the service warns loudly at start when it is on).
+    /// Without one only the bundled connectors install
+    /// (`SLUICE_TRUST_POLICY`).
+    pub trust_policy: Option<PathBuf>,
+    /// OCI registries reached over plain HTTP (`host:port`), such as a local
+    /// test registry.
+    pub insecure_registries: Vec<String>,
+    /// How often each node checks which connector versions are active, in
+    /// milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            trust_policy: None,
+            insecure_registries: Vec::new(),
+            poll_interval_ms: 1_000,
+        }
+    }
 }
 
 /// What is pruned, and when.
@@ -98,6 +131,7 @@ impl Default for ServiceConfig {
             retention: RetentionConfig::default(),
             sync: SyncConfig::default(),
             credentials: CredentialsConfig::default(),
+            registry: RegistryConfig::default(),
         }
     }
 }
@@ -114,6 +148,8 @@ pub mod env {
     pub const CONNECTORS_DIR: &str = "SLUICE_CONNECTORS_DIR";
     /// The first admin token.
     pub const ADMIN_TOKEN: &str = "SLUICE_ADMIN_TOKEN";
+    /// The trust policy for connector packages.
+    pub const TRUST_POLICY: &str = "SLUICE_TRUST_POLICY";
 }
 
 impl ServiceConfig {
@@ -148,6 +184,9 @@ impl ServiceConfig {
         if let Some(dir) = environment(env::CONNECTORS_DIR) {
             config.connectors_dir = Some(dir.into());
         }
+        if let Some(path) = environment(env::TRUST_POLICY) {
+            config.registry.trust_policy = Some(path.into());
+        }
         config.validate()?;
         Ok(config)
     }
@@ -164,6 +203,9 @@ impl ServiceConfig {
         self.egress.validate().map_err(anyhow::Error::msg)?;
         self.delivery.validate().map_err(anyhow::Error::msg)?;
         self.credentials.validate().map_err(anyhow::Error::msg)?;
+        if self.registry.poll_interval_ms == 0 {
+            anyhow::bail!("registry.poll_interval_ms: must be at least 1");
+        }
         Ok(())
     }
 
@@ -211,6 +253,26 @@ mod tests {
     }
 
     #[test]
+    fn the_registry_section_has_working_defaults_and_names_a_bad_interval() {
+        let config = ServiceConfig::parse("").unwrap();
+        assert_eq!(config.registry.poll_interval_ms, 1_000);
+        assert_eq!(config.registry.trust_policy, None);
+        let parsed = ServiceConfig::parse(
+            "[registry]\ntrust_policy = \"trust.toml\"\ninsecure_registries = [\"127.0.0.1:5000\"]\n",
+        )
+        .unwrap();
+        assert_eq!(parsed.registry.insecure_registries, ["127.0.0.1:5000"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, "[registry]\npoll_interval_ms = 0\n").unwrap();
+        let error = ServiceConfig::load(Some(&path), |_| None).unwrap_err();
+        assert!(
+            error.to_string().contains("registry.poll_interval_ms"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let error = ServiceConfig::parse("[delivery]\nconcurency = 3\n").unwrap_err();
         assert!(
@@ -253,10 +315,15 @@ mod tests {
         let env = |name: &str| match name {
             "SLUICE_LISTEN" => Some("0.0.0.0:9000".to_owned()),
             "DATABASE_URL" => Some("postgres://db/sluice".to_owned()),
+            "SLUICE_TRUST_POLICY" => Some("/etc/sluice/trust.toml".to_owned()),
             _ => None,
         };
         let config = ServiceConfig::load(None, env).unwrap();
         assert_eq!(config.listen.port(), 9000);
+        assert_eq!(
+            config.registry.trust_policy,
+            Some(PathBuf::from("/etc/sluice/trust.toml"))
+        );
         assert_eq!(config.database_url(), "postgres://db/sluice");
         let error =
             ServiceConfig::load(None, |n| (n == "SLUICE_LISTEN").then(|| "nope".to_owned()))

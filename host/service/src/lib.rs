@@ -1,5 +1,6 @@
-//! The running Sluice service: storage, the component runtime with its
-//! bundled connectors, ingest, the delivery workers, the sync scheduler,
+//! The running Sluice service: storage, the component runtime with the
+//! active connector versions (bundled or installed, kept in step across
+//! nodes by a watcher), ingest, the delivery workers, the sync scheduler,
 //! retention and the HTTP API, started together and stopped gracefully.
 //!
 //! The `sluice serve` command and the in-process end-to-end tests both start
@@ -17,11 +18,13 @@ use std::time::Duration;
 use anyhow::Context;
 use rand::RngCore;
 use sluice_api::AppState;
+use sluice_connectors::{InstallPolicy, Installer};
 use sluice_core::SharedClock;
 use sluice_delivery::{Deliverer, DeliveryWorkers, TargetCache};
 use sluice_egress::{Egress, Resolve};
 use sluice_events::Ingestor;
 use sluice_metrics::Metrics;
+use sluice_registry::{OperatorMaxima, Registries, TrustPolicy};
 use sluice_runtime::{Catalog, Runtime};
 use sluice_secrets::{MASTER_KEY_ENV, MasterKey, SecretBox};
 use sluice_storage::{Backend, Db};
@@ -30,7 +33,7 @@ use sluice_webhooks::WebhookSender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{RetentionConfig, ServiceConfig, env};
+pub use config::{RegistryConfig, RetentionConfig, ServiceConfig, env};
 pub use rekey::{NEW_MASTER_KEY_ENV, rekey};
 
 /// What the service takes from its surroundings.
@@ -71,6 +74,7 @@ pub struct Service {
     scheduler: SyncScheduler,
     retention: Option<JoinHandle<()>>,
     credentials_upkeep: JoinHandle<()>,
+    watcher: JoinHandle<()>,
 }
 
 impl Service {
@@ -97,13 +101,23 @@ impl Service {
         };
         let runtime = Arc::new(Runtime::new(runtime_config, egress.clone())?);
         let catalog = Arc::new(Catalog::new());
+        let installer = Arc::new(Installer::new(
+            db.clone(),
+            runtime.clone(),
+            catalog.clone(),
+            clock.clone(),
+            install_policy(&config)?,
+        ));
         if let Some(dir) = &config.connectors_dir {
-            sluice_connectors::install_directory(&runtime, &catalog, dir)
-                .await
-                .with_context(|| {
-                    format!("cannot read the connectors directory {}", dir.display())
-                })?;
+            installer.install_bundled(dir).await.with_context(|| {
+                format!("cannot read the connectors directory {}", dir.display())
+            })?;
         }
+        // Every active version, bundled or installed, before serving.
+        installer
+            .converge()
+            .await
+            .context("cannot load the active connector versions")?;
         let metrics = Arc::new(Metrics::new());
         let targets = Arc::new(TargetCache::default());
 
@@ -149,10 +163,17 @@ impl Service {
             metrics.clone(),
             config.credentials.clone(),
         ));
+        let stop = CancellationToken::new();
+        let watcher = sluice_connectors::spawn_watcher(
+            installer.clone(),
+            Duration::from_millis(config.registry.poll_interval_ms),
+            stop.clone(),
+        );
         let state = Arc::new(AppState {
             db: db.clone(),
             runtime,
             catalog,
+            installer,
             ingestor,
             waker,
             targets,
@@ -167,7 +188,6 @@ impl Service {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let stop = CancellationToken::new();
         let server = tokio::spawn({
             let app =
                 sluice_api::router(state.clone()).merge(sluice_console::router(state.clone()));
@@ -203,6 +223,7 @@ impl Service {
             scheduler,
             retention,
             credentials_upkeep,
+            watcher,
         })
     }
 
@@ -211,6 +232,7 @@ impl Service {
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.server.await;
+        let _ = self.watcher.await;
         self.scheduler.shutdown().await;
         self.workers.shutdown().await;
         if let Some(retention) = self.retention {
@@ -219,6 +241,35 @@ impl Service {
         let _ = self.credentials_upkeep.await;
         self.state.db.close().await;
     }
+}
+
+/// The trust policy, operator maxima and OCI registries from the
+/// configuration. Unsigned packages are a development switch: said loudly.
+fn install_policy(config: &ServiceConfig) -> anyhow::Result<InstallPolicy> {
+    let registry = &config.registry;
+    let trust = match &registry.trust_policy {
+        Some(path) => TrustPolicy::load(path)
+            .with_context(|| format!("cannot load the trust policy {}", path.display()))?,
+        None => TrustPolicy::default(),
+    };
+    if trust.allow_unsigned() {
+        tracing::warn!(
+            "UNSIGNED CONNECTOR PACKAGES ARE ACCEPTED (allow_unsigned in the trust policy): \
+             anyone with an admin token can run code nobody signed. Development only."
+        );
+        eprintln!(
+            "WARNING: unsigned connector packages are accepted (allow_unsigned in the trust policy); development only"
+        );
+    }
+    Ok(InstallPolicy {
+        trust,
+        maxima: OperatorMaxima {
+            memory_mib: config.runtime.max_memory_mib,
+            timeout_ms: config.runtime.max_timeout_ms,
+            max_requests: None,
+        },
+        registries: Registries::new(&registry.insecure_registries),
+    })
 }
 
 /// Opens the database with the master key. On PostgreSQL the key must come

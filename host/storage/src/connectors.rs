@@ -241,6 +241,30 @@ impl Db {
         .collect()
     }
 
+    /// Every configuration of `connector_id`, in every store, with its
+    /// credentials opened: what an upgrade checks against the new manifest.
+    pub async fn connector_targets_of(&self, connector_id: &str) -> Result<Vec<ConnectorTarget>> {
+        sqlx::query(&format!(
+            "SELECT {CONFIG_COLUMNS}, credentials_sealed FROM connector_configs \
+             WHERE connector_id = $1 ORDER BY id"
+        ))
+        .bind(connector_id)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|row| self.target_from_row(row))
+        .collect()
+    }
+
+    fn target_from_row(&self, row: &AnyRow) -> Result<ConnectorTarget> {
+        let config = ConnectorConfig::from_row(row)?;
+        let sealed: Option<Vec<u8>> = row.try_get("credentials_sealed")?;
+        Ok(ConnectorTarget {
+            credentials: open_credentials(self.secrets(), &config.id, sealed.as_deref())?,
+            config,
+        })
+    }
+
     /// The configuration `id` of `store_id` with its credentials opened.
     pub async fn connector_target(&self, store_id: &str, id: &str) -> Result<ConnectorTarget> {
         let row = sqlx::query(&format!(
@@ -252,10 +276,6 @@ impl Db {
         .fetch_optional(self.reader())
         .await?
         .ok_or_else(|| StorageError::not_found("connector configuration", id))?;
-        let sealed: Option<Vec<u8>> = row.try_get("credentials_sealed")?;
-        Ok(ConnectorTarget {
-            config: ConnectorConfig::from_row(&row)?,
-            credentials: open_credentials(self.secrets(), id, sealed.as_deref())?,
-        })
+        self.target_from_row(&row)
     }
 }

@@ -155,6 +155,10 @@ pub struct Attempt {
     pub report: Option<serde_json::Value>,
     /// When the delivery was scheduled next after this attempt.
     pub next_attempt_at: Option<UnixMillis>,
+    /// The connector version that ran, for connector targets.
+    pub connector_version: Option<String>,
+    /// The SHA-256 of the component that ran, for connector targets.
+    pub component_digest: Option<String>,
 }
 
 impl Attempt {
@@ -181,6 +185,8 @@ impl Attempt {
             error: row.try_get("error")?,
             report: optional_json(row, "report", &owner)?,
             next_attempt_at: row.try_get("next_attempt_at")?,
+            connector_version: row.try_get("connector_version")?,
+            component_digest: row.try_get("component_digest")?,
             id,
         })
     }
@@ -308,7 +314,7 @@ impl Db {
         let attempts = sqlx::query(
             "SELECT id, delivery_id, store_id, number, trigger, started_at, duration_ms, outcome, \
              http_status, request_url, request_headers, response_body, error, report, \
-             next_attempt_at FROM attempts WHERE delivery_id = $1 AND store_id = $2 \
+             next_attempt_at, connector_version, component_digest FROM attempts WHERE delivery_id = $1 AND store_id = $2 \
              ORDER BY number",
         )
         .bind(delivery_id)

@@ -17,6 +17,8 @@
 //! - [`state`]: per-configuration key/value state with expiry and quota.
 //! - [`sync`]: sync positions (cursors under leases), seen record versions
 //!   and the sync log.
+//! - [`registry`]: connector packages by digest, installed versions and the
+//!   head saying which one is active.
 //! - [`retention`]: chunked pruning of what is delivered and old.
 //! - [`credentials`]: API keys and OAuth clients of stores (hashed
 //!   secrets), their access tokens and the audit log of their management.
@@ -34,6 +36,7 @@ pub mod events;
 mod fanout;
 pub mod health;
 pub mod queue;
+pub mod registry;
 pub mod rekey;
 pub mod retention;
 mod sealing;
@@ -60,6 +63,10 @@ pub use health::{
     TargetState,
 };
 pub use queue::{AttemptRecord, AttemptResult, ClaimedDelivery, Completion, Lease, Verdict};
+pub use registry::{
+    Activation, ConnectorHead, ConnectorVersion, Installed, NewConnectorVersion, Trust,
+    VersionState,
+};
 pub use rekey::RekeyReport;
 pub use retention::PruneReport;
 pub use sealing::Credentials;

@@ -114,6 +114,10 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// The connector invocation report.
     pub report: Option<serde_json::Value>,
+    /// The connector version that ran, for connector targets.
+    pub connector_version: Option<String>,
+    /// The SHA-256 of the component that ran, for connector targets.
+    pub component_digest: Option<String>,
 }
 
 /// One finished attempt to record with [`Db::complete`].
@@ -467,7 +471,7 @@ async fn insert_attempts(
         backend,
         "INSERT INTO attempts (id, delivery_id, store_id, number, trigger, started_at, \
          duration_ms, outcome, http_status, request_url, request_headers, response_body, \
-         error, report, next_attempt_at)",
+         error, report, next_attempt_at, connector_version, component_digest)",
     );
     sql.values(results, |row, result| {
         let Recorded {
@@ -494,7 +498,9 @@ async fn insert_attempts(
             .bind(attempt.response_body.as_deref())
             .bind(attempt.error.as_deref())
             .bind(attempt.report.as_ref().map(to_json))
-            .bind(next_attempt_at);
+            .bind(next_attempt_at)
+            .bind(attempt.connector_version.as_deref())
+            .bind(attempt.component_digest.as_deref());
     });
     sql.execute(&mut *conn).await?;
     Ok(())

@@ -15,7 +15,7 @@ use sqlx::{Arguments, Encode, Executor, Row, Type};
 
 use crate::{Backend, Result, StorageError};
 
-/// Most rows one multi-row statement writes. With at most 15 columns a row
+/// Most rows one multi-row statement writes. With at most 17 columns a row
 /// this stays far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 

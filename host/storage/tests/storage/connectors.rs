@@ -67,3 +67,18 @@ on_both_backends! {
         ));
     }
 }
+
+on_both_backends! {
+    async fn the_configurations_of_a_connector_are_listed_across_stores_with_credentials(db: TestDb) {
+        let a = connector(&db, "store_a", &["order.*"], true).await;
+        let b = connector(&db, "store_b", &["order.*"], false).await;
+        let targets = db.connector_targets_of("slack").await.unwrap();
+        let mut ids: Vec<&str> = targets.iter().map(|t| t.config.id.as_str()).collect();
+        ids.sort();
+        let mut expected = vec![a.id.as_str(), b.id.as_str()];
+        expected.sort();
+        assert_eq!(ids, expected);
+        assert!(targets.iter().all(|t| t.credentials["bot_token"].expose() == "xoxb-1"));
+        assert!(db.connector_targets_of("amazon").await.unwrap().is_empty());
+    }
+}

@@ -11,6 +11,7 @@ mod deliveries;
 mod fairness;
 mod ingest;
 mod queue;
+mod registry;
 mod rekey;
 mod retention;
 mod state;

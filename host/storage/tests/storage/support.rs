@@ -236,6 +236,8 @@ pub fn attempted(claimed: &ClaimedDelivery, verdict: Verdict, now: UnixMillis) -
             response_body: Some("ok".into()),
             error,
             report: None,
+            connector_version: None,
+            component_digest: None,
         },
         signal: TargetSignal::Neutral,
     }
