@@ -520,7 +520,7 @@ async fn a_package_pulled_from_a_real_oci_registry_installs_delivers_and_rolls_b
     assert_eq!(created.status, 201, "{:?}", created.body);
     let config = created.body["id"].as_str().unwrap().to_owned();
 
-    let pushed = sluice_registry::Registries::new(&[address.clone()])
+    let pushed = sluice_registry::Registries::new(std::slice::from_ref(&address))
         .push(
             &publisher.slack("0.2.0", &[]),
             &format!("{address}/acme/slack:0.2.0"),

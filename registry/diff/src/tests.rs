@@ -65,10 +65,13 @@ fn only(diff: &CapabilityDiff) -> (&ChangeKind, &str, bool) {
     (&c.kind, c.subject.as_str(), c.widens)
 }
 
+/// An edit of the manifest's text.
+type ManifestEdit = Box<dyn Fn(String) -> String>;
+
 #[test]
 fn each_kind_of_manifest_change_is_classified() {
     use ChangeKind::*;
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, ChangeKind, &str, bool)> = vec![
+    let cases: Vec<(&str, ManifestEdit, ChangeKind, &str, bool)> = vec![
         (
             "new origin",
             Box::new(|m| {
