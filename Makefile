@@ -47,9 +47,10 @@ test-deps:
 toolchain:
 	@rustup target list --installed | grep -qx '$(GUEST_TARGET)' || rustup target add $(GUEST_TARGET)
 
-## Every guest component (connectors and test guests).
+## Every guest component (connectors and test guests), always under
+## guests/target where the bundle and the tests look for them.
 guests: toolchain
-	cd guests && $(CARGO) build --release
+	cd guests && CARGO_TARGET_DIR=target $(CARGO) build --release
 
 ## The bundled connectors, each as <id>/connector.toml + connector.wasm.
 connectors: guests
