@@ -24,9 +24,10 @@ test: connectors test-deps
 	$(CARGO) test --workspace
 
 ## Benchmarks (figures, not assertions).
+## One build of both binaries, so their shared crates are compiled once.
 bench: connectors
-	$(CARGO) build --release -p sluice
-	$(CARGO) run --release -p sluice-tests --bin sluice-bench
+	$(CARGO) build --release -p sluice -p sluice-tests --bin sluice --bin sluice-bench
+	$${CARGO_TARGET_DIR:-target}/release/sluice-bench
 
 ## Lints as CI runs them.
 lint:

@@ -173,6 +173,20 @@ impl Browser {
         }
     }
 
+    /// Waits for the page's confirmation dialog (`window.confirm`) and
+    /// answers it with OK.
+    pub async fn accept_dialog(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.client.accept_alert().await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "no confirmation dialog opened on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The page's HTML.
     pub async fn source(&self) -> String {
         self.client.source().await.expect("the page source")

@@ -3,7 +3,9 @@
 //! inspected and retried until delivered; a subscription is created and its
 //! secret shown once; Slack is configured from the form generated from its
 //! manifest (against the fake Slack) and its connection tested; a store key
-//! sees only its store and the sections its scopes allow. Screenshots
+//! sees only its store and the sections its scopes allow; the operator
+//! reviews a widening connector upgrade's capability diff, approves it and
+//! rolls it back. Screenshots
 //! of the main pages land in `target/console-screenshots/`.
 
 use std::collections::BTreeMap;
@@ -13,6 +15,7 @@ use serde_json::json;
 use sluice_tests::TestCa;
 use sluice_tests::browser::Browser;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
+use sluice_tests::packages::Publisher;
 use sluice_tests::service::{Options, TestService};
 use sluice_tests::sink::{Answer, WebhookSink};
 
@@ -268,6 +271,17 @@ async fn a_store_key_sees_only_its_store_within_its_scopes() {
     browser
         .wait_for_text("[role=alert]", "webhooks:manage")
         .await;
+    browser
+        .open(&format!("{}/console/registry", service.base))
+        .await;
+    browser.wait_for_text("h1", "Deliveries").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with("/console/stores/s4/deliveries"),
+        "the connector registry is the operator's alone"
+    );
 
     // Revoking the key ends its console session.
     let id = issued.body["id"].as_str().unwrap();
@@ -279,6 +293,77 @@ async fn a_store_key_sees_only_its_store_within_its_scopes() {
         .open(&format!("{}/console/stores/s4/deliveries", service.base))
         .await;
     browser.wait_for_text("h1", "Sluice console").await;
+    browser.close().await;
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_approves_a_widening_upgrade_from_its_diff_and_rolls_it_back() {
+    let publisher = Publisher::new("Acme Connectors", &["slack"]);
+    let policy = publisher.trust_policy().to_owned();
+    let service = TestService::start(Options {
+        configure: Box::new(move |config| config.registry.trust_policy = Some(policy)),
+        ..Options::default()
+    })
+    .await;
+    let before = service.get("/v1/connectors/slack/versions").await;
+    let bundled = before.body["active_version"].as_str().unwrap().to_owned();
+    let pending = service
+        .upload(
+            "/v1/connectors/packages",
+            publisher.slack("9.1.0", &["https://files.slack.com"]),
+        )
+        .await;
+    assert_eq!(pending.status, 202, "{:?}", pending.body);
+
+    let browser = signed_in(&service, "s5").await;
+    browser
+        .click("header.top a[href='/console/registry']")
+        .await;
+    browser.wait_for_text("h1", "Connector registry").await;
+    browser.wait_for_text("table", "1 pending approval").await;
+    browser.screenshot("registry").await;
+    browser.click("a[href='/console/registry/slack']").await;
+    let review = browser
+        .wait_for_text("section.panel", "waits for approval")
+        .await;
+    assert!(review.contains("https://files.slack.com"), "{review}");
+    assert!(review.contains("[widens]"), "{review}");
+    assert!(
+        review.contains(pending.body["diff_hash"].as_str().unwrap()),
+        "the page shows the hash it approves: {review}"
+    );
+    browser.screenshot("registry-diff").await;
+
+    browser.click("form[action$='/approve'] button").await;
+    browser.accept_dialog().await;
+    browser
+        .wait_for_text("[role=status]", "slack 9.1.0 is active")
+        .await;
+    let approved = service.get("/v1/connectors/slack/versions").await;
+    assert_eq!(approved.body["active_version"], "9.1.0");
+    let version = approved.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == "9.1.0")
+        .unwrap();
+    assert!(
+        version["approved_by"]
+            .as_str()
+            .is_some_and(|by| by.starts_with("operator:")),
+        "{version:?}"
+    );
+    assert_eq!(version["approved_diff_hash"], pending.body["diff_hash"]);
+    browser.screenshot("registry-versions").await;
+
+    browser.click("form[action$='/rollback'] button").await;
+    browser.accept_dialog().await;
+    browser
+        .wait_for_text("[role=status]", &format!("slack {bundled} is active"))
+        .await;
+    let rolled_back = service.get("/v1/connectors/slack/versions").await;
+    assert_eq!(rolled_back.body["active_version"], bundled.as_str());
     browser.close().await;
     service.stop().await;
 }

@@ -486,6 +486,19 @@ impl Installer {
         Ok(())
     }
 
+    /// The configurations whose stored settings or credentials do not
+    /// validate against an installed version's manifest: what an operator
+    /// checks before activating or approving it.
+    pub async fn broken_configurations_of(
+        &self,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<Vec<BrokenConfiguration>, InstallError> {
+        let target = self.db.connector_version(connector_id, version).await?;
+        self.broken_configurations(&self.release(&target).await?.manifest)
+            .await
+    }
+
     /// Brings this node's catalog to the active version of every connector:
     /// loads each connector whose head generation moved since the last
     /// time. A version that fails to load is logged and retried on the next

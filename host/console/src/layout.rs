@@ -172,11 +172,7 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
                 "There is no store {store:?} you can see."
             )));
         }
-        let notice = cookie(&parts.headers, FLASH_COOKIE).and_then(Notice::decode);
-        let mut host = HeaderMap::new();
-        if let Some(value) = parts.headers.get(header::HOST) {
-            host.insert(header::HOST, value.clone());
-        }
+        let (notice, host) = flash(parts);
         Ok(Ctx {
             session,
             store,
@@ -184,6 +180,106 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
             notice,
             host,
         })
+    }
+}
+
+/// The notice left by the previous action, and the `Host` header that
+/// cookies are set for.
+fn flash(parts: &Parts) -> (Option<Notice>, HeaderMap) {
+    let notice = cookie(&parts.headers, FLASH_COOKIE).and_then(Notice::decode);
+    let mut host = HeaderMap::new();
+    if let Some(value) = parts.headers.get(header::HOST) {
+        host.insert(header::HOST, value.clone());
+    }
+    (notice, host)
+}
+
+/// A finished page: never cached, and the notice it showed cleared.
+fn finish(title: &str, shell: Markup, notice_shown: bool, host: &HeaderMap) -> Response {
+    let mut response = document(title, shell).into_response();
+    no_store(&mut response);
+    if notice_shown {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(host, FLASH_COOKIE, "", 0));
+    }
+    response
+}
+
+/// The operator's header: the brand, the pages outside any store, who is
+/// signed in and signing out.
+fn operator_header(session: &Session) -> Markup {
+    html! {
+        header.top {
+            a.brand href="/console" { span.brand-mark aria-hidden="true" { "◆" } " Sluice" }
+            nav.operator aria-label="Operator" {
+                a href="/console/stores" { "Stores" }
+                a href=(crate::registry::BASE) { "Connector registry" }
+            }
+            span.who { (session.record.principal_label) }
+            form.sign-out method="post" action="/console/sign-out" {
+                input type="hidden" name=(CSRF_FIELD) value=(session.csrf());
+                button.link type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
+/// What a page outside any store has (the store list, the connector
+/// registry): only the operator sees them; a store admin is sent home.
+pub struct OperatorCtx {
+    /// The operator's session.
+    pub session: Session,
+    /// Now, from the service's clock.
+    pub now: UnixMillis,
+    /// A notice from the previous action, shown once.
+    pub notice: Option<Notice>,
+    host: HeaderMap,
+}
+
+impl FromRequestParts<Arc<AppState>> for OperatorCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await?;
+        if !session.is_operator() {
+            return Err(Redirect::to(&session.home()).into_response());
+        }
+        let (notice, host) = flash(parts);
+        Ok(Self {
+            session,
+            now: state.clock.now_ms(),
+            notice,
+            host,
+        })
+    }
+}
+
+impl OperatorCtx {
+    /// The hidden CSRF field every form of this page carries.
+    pub fn csrf(&self) -> Markup {
+        html! { input type="hidden" name=(CSRF_FIELD) value=(self.session.csrf()); }
+    }
+
+    /// A whole operator page.
+    pub fn page(&self, title: &str, body: Markup) -> Response {
+        let shell = html! {
+            a.skip href="#main" { "Skip to content" }
+            (operator_header(&self.session))
+            main #main tabindex="-1" {
+                @if let Some(notice) = &self.notice { (notice.render()) }
+                (body)
+            }
+        };
+        finish(title, shell, self.notice.is_some(), &self.host)
+    }
+
+    /// Redirects (303) to `to`, showing `notice` there.
+    pub fn redirect(&self, to: &str, notice: Notice) -> Response {
+        redirect_with(&self.host, to, notice)
     }
 }
 
@@ -233,6 +329,7 @@ impl Ctx {
                     strong { (self.store) }
                     @if self.session.is_operator() {
                         " · " a href="/console/stores" { "change" }
+                        " · " a href=(crate::registry::BASE) { "Connector registry" }
                     }
                 }
                 span.who { (self.session.record.principal_label) }
@@ -261,15 +358,7 @@ impl Ctx {
                 }
             }
         };
-        let mut response = document(title, shell).into_response();
-        no_store(&mut response);
-        if self.notice.is_some() {
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(&self.host, FLASH_COOKIE, "", 0),
-            );
-        }
-        response
+        finish(title, shell, self.notice.is_some(), &self.host)
     }
 
     /// Redirects (303) to `to`, showing `notice` there.

@@ -18,6 +18,9 @@
 //! - [`credentials`]: API keys and OAuth clients: issue and rotate (the
 //!   secret shown once), revoke, and the audit log.
 //! - [`stores`]: the operator's choice of store.
+//! - [`registry`]: the operator's connector registry: versions, the
+//!   capability diff of a pending upgrade with an approve button, activate,
+//!   roll back, delete, install from an OCI reference.
 //!
 //! Every change goes through the same functions as the HTTP API
 //! (`sluice_api::webhooks::create_subscription`, ...), so the console checks
@@ -29,6 +32,7 @@ pub mod credentials;
 pub mod deliveries;
 pub mod form;
 pub mod layout;
+pub mod registry;
 pub mod session;
 pub mod stores;
 pub mod webhooks;
@@ -55,6 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(webhooks::routes())
         .merge(connectors::routes())
         .merge(credentials::routes())
+        .merge(registry::routes())
         .route("/console/{*rest}", get(layout::not_found))
         .with_state(state)
 }

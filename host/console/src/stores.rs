@@ -11,8 +11,7 @@ use maud::html;
 use serde::Deserialize;
 use sluice_api::AppState;
 
-use crate::layout::{self, document, no_store, path_segment};
-use crate::session::Session;
+use crate::layout::{self, OperatorCtx, path_segment};
 
 /// Most stores listed at once.
 const MAX_STORES: u32 = 500;
@@ -30,12 +29,9 @@ struct OpenStore {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    session: Session,
+    operator: OperatorCtx,
     Query(open): Query<OpenStore>,
 ) -> Response {
-    if !session.is_operator() {
-        return Redirect::to(&session.home()).into_response();
-    }
     if let Some(store) = open
         .store
         .as_deref()
@@ -53,41 +49,29 @@ async fn list(
         Err(error) => return layout::problem_page(error.into()),
     };
     let body = html! {
-        header.top {
-            a.brand href="/console" { span.brand-mark aria-hidden="true" { "◆" } " Sluice" }
-            span.who { (session.record.principal_label) }
-            form.sign-out method="post" action="/console/sign-out" {
-                input type="hidden" name=(crate::session::CSRF_FIELD) value=(session.csrf());
-                button.link type="submit" { "Sign out" }
+        h1 { "Stores" }
+        p.lede { "Every store with webhook subscriptions, connector configurations or deliveries. Pick one to see its deliveries, dead letters and integrations." }
+        form.filters method="get" action="/console/stores" {
+            div.field.wide {
+                label for="store" { "Open a store by id" }
+                input #store type="text" name="store" placeholder="store_1" required;
             }
+            div.buttons { button.primary type="submit" { "Open" } }
         }
-        main #main {
-            h1 { "Stores" }
-            p.lede { "Every store with webhook subscriptions, connector configurations or deliveries. Pick one to see its deliveries, dead letters and integrations." }
-            form.filters method="get" action="/console/stores" {
-                div.field.wide {
-                    label for="store" { "Open a store by id" }
-                    input #store type="text" name="store" placeholder="store_1" required;
-                }
-                div.buttons { button.primary type="submit" { "Open" } }
-            }
-            @if stores.is_empty() {
-                p.empty { "No store has anything yet. Create a webhook subscription or send an event through the API, or open a store by its id above." }
-            } @else {
-                table {
-                    thead { tr { th { "Store" } } }
-                    tbody {
-                        @for store in &stores {
-                            tr { td { a href={ "/console/stores/" (path_segment(store)) "/deliveries" } { (store) } } }
-                        }
+        @if stores.is_empty() {
+            p.empty { "No store has anything yet. Create a webhook subscription or send an event through the API, or open a store by its id above." }
+        } @else {
+            table {
+                thead { tr { th { "Store" } } }
+                tbody {
+                    @for store in &stores {
+                        tr { td { a href={ "/console/stores/" (path_segment(store)) "/deliveries" } { (store) } } }
                     }
                 }
             }
         }
     };
-    let mut response = document("Stores", body).into_response();
-    no_store(&mut response);
-    response
+    operator.page("Stores", body)
 }
 
 async fn store_home(Path(store): Path<String>) -> Redirect {

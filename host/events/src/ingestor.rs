@@ -4,16 +4,19 @@
 //! (about 2,000 per second on SQLite here); batching whatever arrived while
 //! the previous transaction ran lifts it to tens of thousands, while a lone
 //! request still commits at once. A caller is answered only after its
-//! events are committed: an acknowledged event is durable.
+//! events are committed: an acknowledged event is durable. Requests wait in
+//! a queue fair across stores ([`crate::fair_queue`]).
 
 use std::sync::Arc;
 
 use sluice_core::SharedClock;
 use sluice_metrics::Metrics;
 use sluice_storage::{Db, IngestOutcome, IngestStatus, NewEvent, StorageError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-/// Events per transaction, at most.
+use crate::fair_queue::{FairQueue, Job};
+
+/// Events per transaction, at most (a single larger request goes alone).
 const MAX_EVENTS_PER_COMMIT: usize = 5_000;
 
 type Reply = oneshot::Sender<Result<Vec<IngestOutcome>, Arc<StorageError>>>;
@@ -21,34 +24,65 @@ type Reply = oneshot::Sender<Result<Vec<IngestOutcome>, Arc<StorageError>>>;
 /// Called after each commit that created deliveries, to wake the workers.
 pub type OnCommit = Box<dyn Fn() + Send + Sync>;
 
-/// The ingest queue of this node. Cheap to clone.
+/// One request's events and where its answer goes.
+struct Request {
+    events: Vec<NewEvent>,
+    reply: Reply,
+}
+
+impl Job for Request {
+    fn events(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// The ingest queue of this node. Cheap to clone; the committing task ends
+/// once every clone is dropped and the queue is empty.
 #[derive(Clone)]
 pub struct Ingestor {
-    jobs: mpsc::Sender<(Vec<NewEvent>, Reply)>,
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    queue: Arc<FairQueue<Request>>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.queue.close();
+    }
 }
 
 impl Ingestor {
     /// Starts the committing task.
     pub fn start(db: Db, clock: SharedClock, metrics: Arc<Metrics>, on_commit: OnCommit) -> Self {
-        let (jobs, receiver) = mpsc::channel(1_024);
-        tokio::spawn(commit_loop(db, clock, metrics, on_commit, receiver));
-        Self { jobs }
+        let queue: Arc<FairQueue<Request>> = Arc::new(FairQueue::new());
+        tokio::spawn(commit_loop(db, clock, metrics, on_commit, queue.clone()));
+        Self {
+            handle: Arc::new(Handle { queue }),
+        }
     }
 
     /// Stores `events` (idempotently) with their deliveries and returns what
-    /// happened to each, in order, once committed.
+    /// happened to each, in order, once committed. Requests wait their turn
+    /// by store (the store of the first event), so one store's burst never
+    /// holds back another store's events.
     pub async fn ingest(
         &self,
         events: Vec<NewEvent>,
     ) -> Result<Vec<IngestOutcome>, Arc<StorageError>> {
+        let Some(store) = events.first().map(|e| e.store_id.clone()) else {
+            return Ok(Vec::new());
+        };
         let (reply, answer) = oneshot::channel();
         let stopped = || {
             Arc::new(StorageError::Conflict(
                 "the service is shutting down".into(),
             ))
         };
-        self.jobs
-            .send((events, reply))
+        self.handle
+            .queue
+            .push(&store, Request { events, reply })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -60,24 +94,17 @@ async fn commit_loop(
     clock: SharedClock,
     metrics: Arc<Metrics>,
     on_commit: OnCommit,
-    mut receiver: mpsc::Receiver<(Vec<NewEvent>, Reply)>,
+    queue: Arc<FairQueue<Request>>,
 ) {
-    let mut jobs = Vec::new();
-    while receiver.recv_many(&mut jobs, 256).await > 0 {
+    while let Some(group) = queue.next_group(MAX_EVENTS_PER_COMMIT).await {
         let mut events: Vec<NewEvent> = Vec::new();
-        let mut replies: Vec<(usize, Reply)> = Vec::new();
-        for (batch, reply) in jobs.drain(..) {
+        let mut replies: Vec<(usize, Reply)> = Vec::with_capacity(group.len());
+        for request in group {
             // Each caller's outcomes start where its events start.
-            replies.push((events.len(), reply));
-            events.extend(batch);
-            if events.len() >= MAX_EVENTS_PER_COMMIT {
-                let full = (std::mem::take(&mut events), std::mem::take(&mut replies));
-                commit(&db, &*clock, &metrics, &on_commit, full.0, full.1).await;
-            }
+            replies.push((events.len(), request.reply));
+            events.extend(request.events);
         }
-        if !replies.is_empty() {
-            commit(&db, &*clock, &metrics, &on_commit, events, replies).await;
-        }
+        commit(&db, &*clock, &metrics, &on_commit, events, replies).await;
     }
 }
 

@@ -7,8 +7,10 @@
 //! - [`Ingestor`]: group commit of events from concurrent requests, sync
 //!   and inbound webhooks into storage, where fan-out happens in the same
 //!   transaction.
+//! - [`fair_queue`]: the queue those requests wait in, fair across stores.
 
 mod envelope;
+pub mod fair_queue;
 mod ingestor;
 pub mod payload;
 

@@ -144,6 +144,9 @@ pub(crate) async fn run(label: &str, client: &reqwest::Client, base: &str) -> an
         "/console/stores/sl/connectors".to_owned(),
         format!("/console/stores/sl/connectors/{config}"),
         "/console/stores/sl/sync".to_owned(),
+        "/console/stores/sl/credentials".to_owned(),
+        "/console/registry".to_owned(),
+        "/console/registry/slack".to_owned(),
     ];
     let mut slowest = (0.0, String::new());
     for page in &pages {
