@@ -82,10 +82,16 @@ enum ConnectorCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The bus commands print their own results; the client's connection
+    // notices would only interleave with them.
+    let default_filter = match cli.command {
+        Command::Bus(_) => "warn",
+        _ => "info,sqlx=warn,wasmtime=warn,cranelift=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
