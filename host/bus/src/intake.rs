@@ -244,7 +244,11 @@ pub fn parse_message(payload: &[u8]) -> Result<NewEvent, Vec<FieldError>> {
         problems
             .into_iter()
             .map(|problem| match problem.field.as_str() {
-                "<body>" => whole(problem.message),
+                "<body>" => whole(
+                    problem
+                        .message
+                        .replace("not a JSON event or array of events", "not a JSON event"),
+                ),
                 _ => problem,
             })
             .collect::<Vec<_>>()
@@ -285,6 +289,11 @@ mod tests {
     fn arrays_garbage_and_bad_fields_are_named() {
         assert_eq!(fields(&format!("[{GOOD}]")), ["<message>"]);
         assert_eq!(fields("not json"), ["<message>"]);
+        let garbage = parse_message(b"not json").unwrap_err();
+        assert!(
+            garbage[0].message.starts_with("not a JSON event:"),
+            "{garbage:?}"
+        );
         assert_eq!(fields(&GOOD.replace("order.shipped", "Order")), ["type"]);
         assert_eq!(
             fields(&GOOD.replace("order.shipped", "webhook.delivered")),
