@@ -21,10 +21,12 @@
 //! Chromium for the console's tests; [`guests`] finds the built
 //! components (connectors and test guests); [`service`] starts the whole
 //! service in-process on an injected clock, and [`sink`] receives its
-//! webhooks. [`packages`] makes signed connector packages and the trust
+//! webhooks; [`bus`] gives a test its own streams on the real NATS
+//! JetStream server. [`packages`] makes signed connector packages and the trust
 //! policy that accepts them.
 
 pub mod browser;
+pub mod bus;
 pub mod failures;
 pub mod fakes;
 pub mod guests;

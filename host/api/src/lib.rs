@@ -11,6 +11,7 @@
 //! - [`sync`]: on-demand sync of a configuration and its sync log.
 //! - [`deliveries`]: a store's deliveries with their attempts, and retries.
 //! - [`credentials`]: a store's API keys and OAuth clients, and their audit log.
+//! - [`bus`]: the log of messages from the message bus that were not events.
 //! - [`oauth`]: the OAuth 2.0 token endpoint and the gateway's credential check.
 //! - [`inbound`]: `/v1/inbound/{store}/{configuration}/...`, webhooks from
 //!   third parties handed to the configuration's connector.
@@ -21,6 +22,7 @@
 //! admin token or a store credential with the route's scope ([`auth`]).
 
 pub mod auth;
+pub mod bus;
 pub mod circuits;
 pub mod connectors;
 pub mod credentials;
@@ -95,6 +97,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(deliveries::routes())
         .merge(sync::routes())
         .merge(credentials::routes())
+        .merge(bus::routes())
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
         .merge(admin)

@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{
-    connectors, credentials, deliveries, events, inbound, oauth, problem, registry, sync, webhooks,
+    bus, connectors, credentials, deliveries, events, inbound, oauth, problem, registry, sync,
+    webhooks,
 };
 
 /// The event envelope of `POST /v1/events` (the parser in `sluice-events`
@@ -56,6 +57,7 @@ impl Modify for AdminToken {
         credentials::create, credentials::list, credentials::read, credentials::rotate,
         credentials::revoke, credentials::audit,
         oauth::token, oauth::validate,
+        bus::rejected,
         inbound::receive,
     ),
     components(schemas(problem::Problem, problem::FieldProblem, EventInput)),
@@ -83,6 +85,7 @@ mod tests {
             "/v1/connectors/packages",
             "/v1/connectors/{connector_id}/versions/{version}/approve",
             "/v1/connectors/{connector_id}/rollback",
+            "/v1/bus/rejected",
         ] {
             assert!(
                 paths.iter().any(|p| *p == path),

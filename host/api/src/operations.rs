@@ -43,8 +43,9 @@ async fn readyz(state: State) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text format; delivery counts and open circuits are read from
-/// the database at scrape time, so every node reports the same shared queue.
+/// Prometheus text format; delivery counts, open circuits and the bus
+/// outbox's backlog are read from the database at scrape time, so every node
+/// reports the same shared queue.
 async fn metrics(state: State) -> impl IntoResponse {
     match state.db.count_deliveries().await {
         Ok(counts) => {
@@ -71,6 +72,14 @@ async fn metrics(state: State) -> impl IntoResponse {
             }
         }
         Err(error) => tracing::warn!(%error, "cannot count circuits for /metrics"),
+    }
+    match state.db.outbox_backlog().await {
+        Ok(backlog) => state
+            .metrics
+            .bus_outbox_backlog
+            .with_label_values::<&str>(&[])
+            .set(i64::try_from(backlog).unwrap_or(i64::MAX)),
+        Err(error) => tracing::warn!(%error, "cannot count the bus outbox for /metrics"),
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -1,5 +1,6 @@
 //! The `sluice` command.
 
+mod bus;
 mod install;
 mod invoke;
 mod package;
@@ -35,6 +36,10 @@ enum Command {
     /// Publisher keys for signing connector packages.
     #[command(subcommand)]
     Keys(package::KeysCommand),
+    /// The message bus (NATS JetStream): create a stream, publish events,
+    /// watch a stream such as Sluice's outcomes.
+    #[command(subcommand)]
+    Bus(bus::BusCommand),
     /// Delete delivered deliveries, their attempts and events older than the
     /// retention period now, instead of waiting for the periodic run.
     Prune(ConfigArg),
@@ -77,10 +82,16 @@ enum ConnectorCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The bus commands print their own results; the client's connection
+    // notices would only interleave with them.
+    let default_filter = match cli.command {
+        Command::Bus(_) => "warn",
+        _ => "info,sqlx=warn,wasmtime=warn,cranelift=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -105,6 +116,7 @@ fn main() -> ExitCode {
                 return package::run(command).await;
             }
             Command::Keys(command) => return package::run_keys(command),
+            Command::Bus(command) => return bus::run(command).await,
             Command::Prune(args) => prune(args).await,
             Command::Rekey(args) => rekey(args).await,
         };

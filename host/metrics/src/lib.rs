@@ -56,6 +56,16 @@ pub struct Metrics {
     pub credential_hashes: IntCounterVec,
     /// `last_used_at` rows written by the coalesced flushes.
     pub credential_last_used_writes: IntCounterVec,
+    /// Messages taken from the message bus, by outcome (`created`,
+    /// `duplicate`, `rejected`).
+    pub bus_messages: IntCounterVec,
+    /// Messages pulled from the bus and not yet acknowledged.
+    pub bus_messages_in_flight: IntGaugeVec,
+    /// Outcomes published on the bus, by result (`published`, or
+    /// `duplicate` when the bus had the id already).
+    pub bus_outcomes_published: IntCounterVec,
+    /// Outcomes waiting in the outbox, read from the database when scraped.
+    pub bus_outbox_backlog: IntGaugeVec,
 }
 
 impl Metrics {
@@ -177,6 +187,22 @@ impl Metrics {
                 "last_used_at rows written by coalesced flushes.",
                 &[],
             ),
+            bus_messages: counter(
+                "bus_messages_total",
+                "Messages taken from the message bus.",
+                &["outcome"],
+            ),
+            bus_messages_in_flight: gauge(
+                "bus_messages_in_flight",
+                "Messages pulled from the bus and not yet acknowledged.",
+                &[],
+            ),
+            bus_outcomes_published: counter(
+                "bus_outcomes_published_total",
+                "Outcomes published on the message bus.",
+                &["result"],
+            ),
+            bus_outbox_backlog: gauge("bus_outbox_backlog", "Outcomes waiting in the outbox.", &[]),
             registry,
         }
     }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sluice_bus::BusConfig;
 use sluice_credentials::CredentialsConfig;
 use sluice_delivery::DeliveryConfig;
 use sluice_egress::EgressSettings;
@@ -32,6 +33,14 @@ use sluice_sync::SyncConfig;
 ///
 /// [registry]
 /// trust_policy = "/etc/sluice/trust.toml"
+///
+/// [bus]                                           # off unless set
+/// url = "nats://127.0.0.1:4222"
+/// [bus.consume]
+/// stream = "PLATFORM"
+/// subject = "platform.events.>"
+/// [bus.publish]
+/// subject = "sluice.outcomes"
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -66,6 +75,9 @@ pub struct ServiceConfig {
     pub credentials: CredentialsConfig,
     /// Installing connector packages: trust, maxima, registries, convergence.
     pub registry: RegistryConfig,
+    /// The message bus: platform events consumed from NATS JetStream, and
+    /// Sluice's own outcomes published there. Off by default.
+    pub bus: BusConfig,
 }
 
 /// How connector packages are trusted, pulled and rolled out.
@@ -132,6 +144,7 @@ impl Default for ServiceConfig {
             sync: SyncConfig::default(),
             credentials: CredentialsConfig::default(),
             registry: RegistryConfig::default(),
+            bus: BusConfig::default(),
         }
     }
 }
@@ -203,6 +216,7 @@ impl ServiceConfig {
         self.egress.validate().map_err(anyhow::Error::msg)?;
         self.delivery.validate().map_err(anyhow::Error::msg)?;
         self.credentials.validate().map_err(anyhow::Error::msg)?;
+        self.bus.validate().map_err(anyhow::Error::msg)?;
         if self.registry.poll_interval_ms == 0 {
             anyhow::bail!("registry.poll_interval_ms: must be at least 1");
         }
@@ -308,6 +322,29 @@ mod tests {
                 .contains("delivery.circuit.max_open_seconds"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_bus_section_is_off_by_default_and_names_a_missing_url() {
+        let config = ServiceConfig::parse("").unwrap();
+        assert!(!config.bus.is_on());
+        let parsed = ServiceConfig::parse(
+            "[bus]\nurl = \"nats://127.0.0.1:4222\"\n[bus.consume]\nstream = \"PLATFORM\"\nsubject = \"platform.events.>\"\nbatch = 50\n[bus.publish]\nsubject = \"sluice.outcomes\"\n",
+        )
+        .unwrap();
+        assert!(parsed.bus.is_on());
+        assert_eq!(parsed.bus.consume.as_ref().unwrap().batch, 50);
+        assert_eq!(
+            parsed.bus.publish.as_ref().unwrap().subject,
+            "sluice.outcomes"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, "[bus.publish]\nsubject = \"sluice.outcomes\"\n").unwrap();
+        let error = ServiceConfig::load(Some(&path), |_| None).unwrap_err();
+        assert!(error.to_string().contains("bus.url"), "{error}");
+        let error = ServiceConfig::parse("[bus.consume]\nstream = \"S\"\n").unwrap_err();
+        assert!(error.to_string().starts_with("bus.consume"), "{error}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The running Sluice service: storage, the component runtime with the
 //! active connector versions (bundled or installed, kept in step across
 //! nodes by a watcher), ingest, the delivery workers, the sync scheduler,
-//! retention and the HTTP API, started together and stopped gracefully.
+//! retention, the message bus (when configured) and the HTTP API, started
+//! together and stopped gracefully.
 //!
 //! The `sluice serve` command and the in-process end-to-end tests both start
 //! the service through [`Service::start`]; tests pass a [`ManualClock`] and
@@ -18,6 +19,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rand::RngCore;
 use sluice_api::AppState;
+use sluice_bus::{Bus, BusParts};
 use sluice_connectors::{InstallPolicy, Installer};
 use sluice_core::SharedClock;
 use sluice_delivery::{Deliverer, DeliveryWorkers, TargetCache};
@@ -75,6 +77,7 @@ pub struct Service {
     retention: Option<JoinHandle<()>>,
     credentials_upkeep: JoinHandle<()>,
     watcher: JoinHandle<()>,
+    bus: Option<Bus>,
 }
 
 impl Service {
@@ -88,7 +91,12 @@ impl Service {
             )
         })?;
         let url = config.database_url();
-        let db = open_database(&config, environment.master_key.as_deref()).await?;
+        let mut db = open_database(&config, environment.master_key.as_deref()).await?;
+        if config.bus.publish.is_some() {
+            // Before any clone: every holder of the database writes outcomes
+            // to the outbox.
+            db.enable_outbox();
+        }
         let generated_admin_token =
             bootstrap_admin_token(&db, environment.admin_token.as_deref(), &environment.clock)
                 .await?;
@@ -156,6 +164,17 @@ impl Service {
             config.sync.clone(),
         ));
         let scheduler = SyncScheduler::start(syncer.clone());
+        let bus = Bus::start(
+            &config.bus,
+            BusParts {
+                db: db.clone(),
+                ingestor: ingestor.clone(),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+            },
+        )
+        .await
+        .context("cannot start the message bus")?;
 
         let credentials = Arc::new(sluice_credentials::Credentials::new(
             db.clone(),
@@ -224,12 +243,17 @@ impl Service {
             retention,
             credentials_upkeep,
             watcher,
+            bus,
         })
     }
 
-    /// Stops accepting requests, lets attempts in flight finish (or releases
-    /// them), records everything finished, and closes the database.
-    pub async fn shutdown(self) {
+    /// Stops accepting requests and bus messages, lets attempts in flight
+    /// finish (or releases them), records everything finished, stops
+    /// publishing outcomes, and closes the database.
+    pub async fn shutdown(mut self) {
+        if let Some(bus) = self.bus.as_mut() {
+            bus.stop_consuming().await;
+        }
         self.stop.cancel();
         let _ = self.server.await;
         let _ = self.watcher.await;
@@ -239,6 +263,9 @@ impl Service {
             let _ = retention.await;
         }
         let _ = self.credentials_upkeep.await;
+        if let Some(bus) = self.bus {
+            bus.shutdown().await;
+        }
         self.state.db.close().await;
     }
 }

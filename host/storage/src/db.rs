@@ -88,6 +88,8 @@ pub struct Db {
     writer: AnyPool,
     reader: AnyPool,
     secrets: Arc<SecretBox>,
+    /// Set when Sluice's own outcomes also go to the bus outbox.
+    pub(crate) outbox: Option<crate::OutboxSignal>,
 }
 
 impl Db {
@@ -130,6 +132,7 @@ impl Db {
             writer,
             reader,
             secrets: Arc::new(secrets),
+            outbox: None,
         })
     }
 

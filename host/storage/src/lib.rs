@@ -22,10 +22,13 @@
 //! - [`retention`]: chunked pruning of what is delivered and old.
 //! - [`credentials`]: API keys and OAuth clients of stores (hashed
 //!   secrets), their access tokens and the audit log of their management.
+//! - [`bus`]: the outbox of Sluice's own outcomes for the message bus, and
+//!   the log of messages rejected from it.
 //! - [`admin_tokens`], [`rekey`].
 //! - [`console_sessions`]: the admin console's sessions, and the stores it lists.
 
 pub mod admin_tokens;
+pub mod bus;
 pub mod connectors;
 pub mod console_sessions;
 pub mod credentials;
@@ -46,6 +49,10 @@ pub mod sync;
 pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
+pub use bus::{
+    NewRejectedMessage, OutboxMessage, OutboxSignal, REJECTED_PAYLOAD_LIMIT, RejectedMessage,
+    SYNC_RUN_FINISHED,
+};
 pub use connectors::{ConnectorConfig, ConnectorConfigUpdate, ConnectorTarget, NewConnectorConfig};
 pub use console_sessions::ConsoleSession;
 pub use credentials::{

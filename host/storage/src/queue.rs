@@ -22,6 +22,7 @@ use std::time::Duration;
 use sluice_core::{UnixMillis, new_id};
 use sqlx::{AnyConnection, Row};
 
+use crate::bus::enqueue_events;
 use crate::deliveries::DELIVERY_COLUMNS;
 use crate::fanout::ingest_in;
 use crate::health::{self, CircuitTransition, Circuits, TargetSignal};
@@ -221,7 +222,9 @@ impl Db {
     }
 
     /// Records `results` and ingests `system_events` (fanned out like any
-    /// event) in one transaction at `now`.
+    /// event) in one transaction at `now`. With the outbox on
+    /// ([`Db::enable_outbox`]) the same transaction puts every system event
+    /// not stored before, and those the circuits raise, in the outbox.
     ///
     /// For each result whose lease is still held: one attempt row, numbered
     /// after the delivery's previous attempts, and the delivery updated per
@@ -272,8 +275,18 @@ impl Db {
         let transitions = health::record(&mut tx, self.backend(), &reports, circuits, now).await?;
         let ingested = ingest_in(&mut tx, self.backend(), system_events, now).await?;
         let raised: Vec<NewEvent> = transitions.iter().filter_map(circuits.raise).collect();
-        ingest_in(&mut tx, self.backend(), &raised, now).await?;
+        let raised_ingested = ingest_in(&mut tx, self.backend(), &raised, now).await?;
+        let mut published = 0;
+        if self.outbox_signal().is_some() {
+            published +=
+                enqueue_events(&mut tx, self.backend(), system_events, &ingested, now).await?;
+            published +=
+                enqueue_events(&mut tx, self.backend(), &raised, &raised_ingested, now).await?;
+        }
         tx.commit().await?;
+        if let Some(outbox) = self.outbox_signal().filter(|_| published > 0) {
+            outbox.notify();
+        }
         Ok(Completion {
             stale,
             ingested,

@@ -11,6 +11,7 @@ use sluice_core::{UnixMillis, new_id};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::bus::enqueue_sync_run;
 use crate::fanout::ingest_in;
 use crate::sql::narrow;
 use crate::{Db, EventSource, NewEvent, Result, StorageError};
@@ -273,7 +274,9 @@ impl Db {
     }
 
     /// Records a finished run in the sync log, frees its position's lease
-    /// and schedules the next run at `next_run_at`.
+    /// and schedules the next run at `next_run_at`. With the outbox on
+    /// ([`Db::enable_outbox`]) the run's outcome (`sync.run_finished`) goes
+    /// to the outbox in the same transaction.
     pub async fn finish_sync_run(
         &self,
         position: &SyncPosition,
@@ -311,7 +314,13 @@ impl Db {
         .bind(position.lease_token.as_str())
         .execute(&mut *tx)
         .await?;
+        if self.outbox_signal().is_some() {
+            enqueue_sync_run(&mut tx, self.backend(), run).await?;
+        }
         tx.commit().await?;
+        if let Some(outbox) = self.outbox_signal() {
+            outbox.notify();
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_tokens;
+mod bus;
 mod connectors;
 mod credentials;
 mod deliveries;
