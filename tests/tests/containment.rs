@@ -36,7 +36,18 @@ async fn sandbox() -> Sandbox {
             "/big",
             any(|| async { vec![b'x'; 8 * RESPONSE_CAP as usize] }),
         )
-        .route("/ok", any(|| async { "ok" }));
+        .route("/ok", any(|| async { "ok" }))
+        .route(
+            "/whoami",
+            any(|headers: axum::http::HeaderMap| async move {
+                let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+                if bearer == Some(concat!("Bearer ", "tok-host-applied")) {
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::UNAUTHORIZED
+                }
+            }),
+        );
     let server = FakeServer::start_tls(&ca, &["allowed.test"], app)
         .await
         .unwrap();
@@ -447,4 +458,50 @@ async fn an_oversize_failure_reason_and_remote_error_are_cut() {
             "failed.remote.message"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_host_applied_credential_is_never_readable_and_goes_only_where_it_is_bound() {
+    let sandbox = sandbox().await;
+    let secret = [("bound_token", "tok-host-applied")];
+    let run = |url: &'static str| {
+        sandbox.runtime.deliver(
+            &sandbox.hostile,
+            context(
+                &[("attack", "credential-exfiltrate"), ("target_url", url)],
+                &secret,
+            ),
+            event(),
+        )
+    };
+
+    let unbound = run("https://allowed.test:8443/ok").await;
+    let reason = failure_reason(&unbound);
+    assert!(reason.contains("HttpRequestDenied"), "{reason}");
+    assert_eq!(unbound.report.credentials_refused, vec!["bound_token"]);
+    assert!(unbound.report.credentials_read.is_empty());
+    let refused = refusals(&unbound);
+    assert!(
+        refused[0].contains("'bound_token' is not bound to https://allowed.test:8443"),
+        "{refused:?}"
+    );
+
+    let bound = run("https://allowed.test/whoami").await;
+    assert_eq!(
+        external_id(&bound),
+        "the host sent bound_token to https://allowed.test/whoami: HTTP 200",
+        "the host applied the exact secret: {:?}",
+        bound.report
+    );
+    assert_eq!(
+        bound.report.egress[0].credential.as_deref(),
+        Some("bound_token")
+    );
+    for invocation in [&unbound, &bound] {
+        let report = serde_json::to_string(&invocation.report).unwrap();
+        assert!(
+            !report.contains("tok-host-applied"),
+            "a secret leaked: {report}"
+        );
+    }
 }

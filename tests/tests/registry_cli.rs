@@ -110,10 +110,10 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
         "slack 0.1.0 (Slack)",
         "publisher    Acme (key ",
         "origins      https://hooks.slack.com, https://slack.com",
-        "credentials  webhook_url (url), bot_token (secret), signing_secret (secret)",
+        "credentials  webhook_url (url, readable by the component), bot_token (secret, readable by the component), signing_secret (secret, readable by the component)",
         "limits       timeout 10000 ms, memory 32 MiB",
         "worlds       delivery, inbound",
-        "sluice:connector/deliverer@0.1.0",
+        "sluice:connector/deliverer@0.1.1",
         "verified: every step passed",
     ] {
         assert!(out.contains(expected), "{expected}:\n{out}");

@@ -1,13 +1,15 @@
-//! The configuration's credentials.
+//! The configuration's credentials that the component reads itself.
 //!
-//! A connector sees only the credential keys its manifest declares, and only
-//! the values of the configuration it is running for. Never log a value.
+//! A connector reads only the credentials its manifest marks
+//! `readable = true`, and only the values of the configuration it is
+//! running for; every other credential is applied by the host
+//! ([`crate::auth`]). Never log a value.
 
 use crate::MissingField;
 use crate::bindings::sluice::connector::credentials;
 
 /// The value of credential `key`, or `None` when the manifest does not
-/// declare it or the configuration leaves it unset or empty.
+/// declare it readable or the configuration leaves it unset or empty.
 pub fn get(key: &str) -> Option<String> {
     credentials::get(key).filter(|value| !value.is_empty())
 }

@@ -1,7 +1,7 @@
 //! Guest SDK for Sluice connectors.
 //!
 //! A connector is a WebAssembly component implementing one or more worlds of
-//! the `sluice:connector@0.1.0` contract (`wit/` at the repository root):
+//! the `sluice:connector@0.1.1` contract (`wit/` at the repository root):
 //! `delivery` (deliver events and test the connection), `sync` (pull records
 //! in batches and test the connection) and `inbound` (accept webhooks). This
 //! crate gives a Rust connector everything it needs on top of the contract:
@@ -11,8 +11,10 @@
 //!   and [`InboundHandler`];
 //! - [`http`]: a blocking HTTP client over `wasi:http/outgoing-handler`, the
 //!   only way out of the sandbox, with typed errors;
-//! - [`credentials`], [`state`] (with [`state::cached_token`] for access
-//!   tokens), [`log`]: the host's capabilities;
+//! - [`auth`]: requests the host authenticates with credentials the
+//!   component never holds ([`http::Request::authenticated`]);
+//! - [`credentials`] (the few the manifest marks readable), [`state`], [`log`]:
+//!   the host's capabilities;
 //! - constructors for what exports return ([`DeliveryOutcome::retry`],
 //!   [`ConnectionCheck::ok`], [`InboundResponse::text`], ...), settings
 //!   lookup on the [`InvocationContext`], `Retry-After` and date handling in
@@ -59,6 +61,7 @@ mod context;
 mod inbound;
 mod outcome;
 
+pub mod auth;
 pub mod credentials;
 pub mod encode;
 pub mod http;
@@ -77,7 +80,7 @@ pub mod time;
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        inline: "package sluice:guest-sdk; world sdk { include sluice:connector/platform@0.1.0; import sluice:connector/types@0.1.0; }",
+        inline: "package sluice:guest-sdk; world sdk { include sluice:connector/platform@0.1.1; import sluice:connector/types@0.1.1; }",
         path: "../../wit",
         generate_all,
     });

@@ -273,15 +273,7 @@ fn print_verified(v: &VerifiedPackage) {
         list(
             specs
                 .iter()
-                .map(|f| {
-                    let kind = serde_json::to_value(f.kind).unwrap_or_default();
-                    let kind = kind.as_str().unwrap_or("");
-                    if f.required {
-                        format!("{} ({kind}, required)", f.key)
-                    } else {
-                        format!("{} ({kind})", f.key)
-                    }
-                })
+                .map(|f| format!("{} ({})", f.key, f.describe()))
                 .collect(),
         )
     };

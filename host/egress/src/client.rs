@@ -105,11 +105,14 @@ impl Egress {
         B::Error: Into<BoxError>,
     {
         let started = Instant::now();
+        let applied = request.extensions().get::<AppliedCredential>();
         let mut record = EgressRecord {
             method: request.method().to_string(),
             origin: String::new(),
             path: request.uri().path().to_owned(),
             request_bytes: request.body().size_hint().exact().unwrap_or(0),
+            credential: applied.map(|a| a.key.clone()),
+            token_exchange: applied.is_some_and(|a| a.token_exchange),
             ..EgressRecord::default()
         };
         let result = self.check(&request, scope, &mut record);
@@ -185,6 +188,16 @@ impl Egress {
     }
 }
 
+/// Marks a request the host authenticated: [`Egress::send`] records the
+/// credential's key (never its value) with the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedCredential {
+    /// The credential's key.
+    pub key: String,
+    /// Whether the host sends the request itself to obtain a token.
+    pub token_exchange: bool,
+}
+
 /// The policy and record of one call: allowed origins, request budget, log.
 #[derive(Clone)]
 pub struct CallScope {
@@ -198,6 +211,29 @@ impl CallScope {
     /// The requests and refusals of this call so far.
     pub fn log(&self) -> &EgressLog {
         &self.log
+    }
+
+    /// Whether the call's policy lets requests go to `uri`'s origin.
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        Destination::of(uri).is_ok()
+            && self
+                .allow
+                .as_ref()
+                .is_none_or(|allow| allow.allows_uri(uri))
+    }
+
+    /// Records a request refused before it reached the egress policy (by
+    /// the host's authentication, for example), with the reason.
+    pub fn record_refusal(&self, method: &http::Method, uri: &http::Uri, reason: String) {
+        self.log.push(EgressRecord {
+            method: method.to_string(),
+            origin: Destination::of(uri)
+                .map(|d| d.origin())
+                .unwrap_or_else(|_| uri.to_string()),
+            path: uri.path().to_owned(),
+            refused: Some(reason),
+            ..EgressRecord::default()
+        });
     }
 }
 

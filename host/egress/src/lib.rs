@@ -31,10 +31,12 @@ mod resolve;
 mod settings;
 
 pub use address::{check_address, forbidden_range};
-pub use client::{BodyError, CallScope, Egress, EgressConfigError, ResponseBody};
+pub use client::{
+    AppliedCredential, BodyError, CallScope, Egress, EgressConfigError, ResponseBody,
+};
 pub use connect::ConnectedAddress;
 pub use error::{EgressError, Refusal, TimeoutPhase};
 pub use log::{EgressLog, EgressRecord};
-pub use origin::{AllowList, OriginError, OriginPattern, Scheme};
+pub use origin::{AllowList, OriginError, OriginPattern, Scheme, origin_of};
 pub use resolve::{Resolve, StaticResolver, SystemResolver};
 pub use settings::EgressSettings;

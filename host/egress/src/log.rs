@@ -24,6 +24,14 @@ pub struct EgressRecord {
     pub request_bytes: u64,
     /// Response body bytes read so far.
     pub response_bytes: u64,
+    /// The credential the host applied to the request (its key, never its
+    /// value), when the connector asked the host to authenticate it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+    /// Whether the host itself made the request, to obtain an access token
+    /// for `credential`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub token_exchange: bool,
     /// Why the policy refused the request, if it did.
     pub refused: Option<String>,
     /// What went wrong otherwise.

@@ -192,6 +192,11 @@ impl AllowList {
         self.0.iter().any(|p| p.allows(scheme, host, port))
     }
 
+    /// Whether a request to `uri` (absolute) goes to an allowed origin.
+    pub fn allows_uri(&self, uri: &http::Uri) -> bool {
+        crate::connect::Destination::of(uri).is_ok_and(|d| self.allows(d.scheme, &d.host, d.port))
+    }
+
     /// The patterns, in declaration order.
     pub fn patterns(&self) -> &[OriginPattern] {
         &self.0
@@ -241,6 +246,13 @@ fn is_ip_literal(host: &str) -> bool {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// `scheme://host:port` of an absolute `uri`, as the egress log writes it.
+pub fn origin_of(uri: &http::Uri) -> Option<String> {
+    crate::connect::Destination::of(uri)
+        .ok()
+        .map(|d| d.origin())
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@
 //! Every error names the field it is about (`credentials[1].kind`,
 //! `egress.allowed_origins[0]`), and validation reports all errors at once.
 
+pub mod auth;
 mod configuration;
 
 use std::collections::HashSet;
@@ -45,6 +46,10 @@ use serde::{Deserialize, Serialize};
 use sluice_core::EventTypePattern;
 use sluice_egress::{AllowList, OriginPattern};
 
+pub use auth::{
+    AUTH_REQUEST_HEADER, AuthScheme, ClientAuth, CredentialAuth, InboundSignature, InboundSpec,
+    SignatureEncoding, TokenPlacement,
+};
 pub use configuration::CheckedConfiguration;
 
 /// The name of the manifest file beside each component.
@@ -81,6 +86,8 @@ pub struct Manifest {
     pub limits: Limits,
     /// What the connector can pull in, if it offers sync.
     pub sync: Option<SyncSpec>,
+    /// What the host checks on webhooks before the connector sees them.
+    pub inbound: Option<InboundSpec>,
 }
 
 /// One credential or setting a configuration supplies.
@@ -105,6 +112,38 @@ pub struct FieldSpec {
     /// Value used when a configuration leaves an optional field out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// For a credential: whether the component may read its value through
+    /// `credentials.get`. Off unless the manifest says so: a credential is
+    /// otherwise only ever applied by the host (see `auth`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readable: bool,
+    /// For a credential: how the host applies it to requests, and the
+    /// origins it may be sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<CredentialAuth>,
+}
+
+impl FieldSpec {
+    /// How the field is asked for and used, in words: `secret, required,
+    /// applied by the host (bearer) to https://slack.com`.
+    pub fn describe(&self) -> String {
+        let kind = serde_json::to_value(self.kind).unwrap_or_default();
+        let mut words = vec![kind.as_str().unwrap_or_default().to_owned()];
+        if self.required && self.default.is_none() {
+            words.push("required".to_owned());
+        }
+        if self.readable {
+            words.push("readable by the component".to_owned());
+        }
+        if let Some(auth) = &self.auth {
+            words.push(format!(
+                "applied by the host ({}) to {}",
+                auth.scheme.name(),
+                auth.origins.join(" ")
+            ));
+        }
+        words.join(", ")
+    }
 }
 
 /// How a field's value is entered and checked.
@@ -247,6 +286,7 @@ struct RawManifest {
     #[serde(default)]
     limits: Limits,
     sync: Option<SyncSpec>,
+    inbound: Option<InboundSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -329,6 +369,18 @@ impl Manifest {
                     "settings are not secret; declare secret values under [[credentials]]",
                 ));
             }
+            if field.readable {
+                errors.push(FieldError::new(
+                    format!("settings[{i}].readable"),
+                    "settings are always readable; only credentials say so",
+                ));
+            }
+            if field.auth.is_some() {
+                errors.push(FieldError::new(
+                    format!("settings[{i}].auth"),
+                    "only credentials are applied by the host",
+                ));
+            }
         }
 
         let mut origins = Vec::new();
@@ -340,6 +392,11 @@ impl Manifest {
                     e.to_string(),
                 )),
             }
+        }
+
+        auth::validate(&raw.credentials, &origins, &mut errors);
+        if let Some(inbound) = &raw.inbound {
+            auth::validate_inbound(inbound, &raw.credentials, &mut errors);
         }
 
         if raw.limits.timeout_ms == 0 || raw.limits.timeout_ms > MAX_TIMEOUT_MS {
@@ -394,6 +451,7 @@ impl Manifest {
                 allowed_origins: AllowList::new(origins),
                 limits: raw.limits,
                 sync: raw.sync,
+                inbound: raw.inbound,
             }),
             _ => Err(ManifestError { errors }),
         }
@@ -407,6 +465,16 @@ impl Manifest {
     /// Whether `key` is a credential this manifest declares.
     pub fn declares_credential(&self, key: &str) -> bool {
         self.credentials.iter().any(|c| c.key == key)
+    }
+
+    /// The credential `key`, if declared.
+    pub fn credential(&self, key: &str) -> Option<&FieldSpec> {
+        self.credentials.iter().find(|c| c.key == key)
+    }
+
+    /// Whether the component may read credential `key` itself.
+    pub fn credential_is_readable(&self, key: &str) -> bool {
+        self.credential(key).is_some_and(|c| c.readable)
     }
 }
 

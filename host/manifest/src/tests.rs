@@ -251,3 +251,137 @@ fn required_and_url_fields_are_enforced() {
         .is_ok()
     );
 }
+
+/// A manifest whose credentials carry `extra` (appended after the
+/// credential declarations) and the egress origins of `VALID`.
+fn with_auth(extra: &str) -> String {
+    format!(
+        r#"
+id = "acme"
+name = "Acme"
+version = "1.0.0"
+category = "marketplace"
+description = "Acme."
+events = ["*"]
+
+[[credentials]]
+key = "client_id"
+label = "Client id"
+kind = "text"
+
+[[credentials]]
+key = "client_secret"
+label = "Client secret"
+kind = "secret"
+
+{extra}
+
+[egress]
+allowed_origins = ["https://api.acme.test", "https://auth.acme.test"]
+"#
+    )
+}
+
+#[test]
+fn credentials_are_not_readable_unless_the_manifest_says_so() {
+    let manifest = Manifest::parse(VALID).unwrap();
+    assert!(!manifest.credential_is_readable("bot_token"));
+    let readable = VALID.replace("kind = \"secret\"", "kind = \"secret\"\nreadable = true");
+    assert!(
+        Manifest::parse(&readable)
+            .unwrap()
+            .credential_is_readable("bot_token")
+    );
+}
+
+#[test]
+fn a_refresh_token_grant_binds_the_credential_to_its_origins() {
+    let manifest = Manifest::parse(&with_auth(
+        r#"[[credentials]]
+key = "refresh_token"
+label = "Refresh token"
+kind = "secret"
+[credentials.auth]
+scheme = "oauth2-refresh-token"
+origins = ["https://api.acme.test"]
+token_url = "https://auth.acme.test/token"
+client_id = "client_id"
+client_secret = "client_secret"
+client_auth = "basic"
+apply = { header = "x-access-token", prefix = "" }
+renew_on_status = [401, 403]"#,
+    ))
+    .unwrap();
+    let auth = manifest
+        .credential("refresh_token")
+        .unwrap()
+        .auth
+        .clone()
+        .unwrap();
+    assert_eq!(auth.scheme.companions(), ["client_id", "client_secret"]);
+    assert!(
+        auth.allow_list()
+            .allows_uri(&"https://api.acme.test/x".parse().unwrap())
+    );
+    assert!(
+        !auth
+            .allow_list()
+            .allows_uri(&"https://auth.acme.test/x".parse().unwrap())
+    );
+}
+
+#[test]
+fn auth_tables_that_reach_beyond_egress_or_name_unknown_credentials_are_refused_by_field() {
+    let errors = errors_of(&with_auth(
+        r#"[[credentials]]
+key = "refresh_token"
+label = "Refresh token"
+kind = "secret"
+[credentials.auth]
+scheme = "oauth2-refresh-token"
+origins = ["https://evil.test"]
+token_url = "https://evil.test/token"
+client_id = "nope"
+client_secret = "refresh_token""#,
+    ));
+    let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "credentials[2].auth.origins[0]",
+            "credentials[2].auth.client_id",
+            "credentials[2].auth.client_secret",
+            "credentials[2].auth.token_url",
+        ],
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn an_unknown_scheme_or_field_in_an_auth_table_is_refused() {
+    let unknown = Manifest::parse(&with_auth(
+        "[[credentials]]\nkey = \"k\"\nlabel = \"K\"\nkind = \"secret\"\n[credentials.auth]\nscheme = \"magic\"\norigins = [\"https://api.acme.test\"]",
+    ));
+    assert!(unknown.is_err());
+    let misspelt = Manifest::parse(&with_auth(
+        "[[credentials]]\nkey = \"k\"\nlabel = \"K\"\nkind = \"secret\"\n[credentials.auth]\nscheme = \"header\"\nnmae = \"x\"\norigins = [\"https://api.acme.test\"]",
+    ));
+    assert!(misspelt.is_err());
+}
+
+#[test]
+fn an_inbound_signature_must_name_a_credential_and_sign_the_body() {
+    let errors = errors_of(&with_auth(
+        "[inbound.signature]\ncredential = \"missing\"\nheader = \"x-sig\"\nmessage = \"{timestamp}\"",
+    ));
+    let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "inbound.signature.credential",
+            "inbound.signature.message",
+            "inbound.signature.timestamp_header",
+        ],
+        "{errors:?}"
+    );
+}

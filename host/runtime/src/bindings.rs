@@ -10,14 +10,15 @@ wasmtime::component::bindgen!({
     inline: "
         package sluice:host;
         world connector {
-            include sluice:connector/delivery@0.1.0;
-            include sluice:connector/sync@0.1.0;
-            include sluice:connector/inbound@0.1.0;
+            include sluice:connector/delivery@0.1.1;
+            include sluice:connector/sync@0.1.1;
+            include sluice:connector/inbound@0.1.1;
         }
     ",
     path: "../../wit",
     world: "sluice:host/connector",
     imports: {
+        "sluice:connector/auth": async | trappable,
         "sluice:connector/credentials": async | trappable,
         "sluice:connector/state": async | trappable,
         default: trappable,
@@ -32,4 +33,4 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::sluice::connector::{connection, deliverer, inbound_handler, syncer};
-pub use sluice::connector::{credentials, log, state, types};
+pub use sluice::connector::{auth, credentials, log, state, types};

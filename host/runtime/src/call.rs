@@ -18,7 +18,7 @@ use crate::bounds::{Bounded, Bounder};
 use crate::capabilities::{BackendError, Capabilities, MemoryCredentials, MemoryState};
 use crate::clock::GuestWallClock;
 use crate::connector::{ExportIndices, LoadError, LoadedConnector};
-use crate::egress_hook::EgressHooks;
+use crate::egress_hook::{CallAuth, EgressHooks};
 use crate::host::{CallState, GuestCapabilities};
 use crate::limiter::{MemoryLimitReached, MemoryLimiter};
 use crate::output::BoundedCapture;
@@ -286,6 +286,13 @@ impl Runtime {
             self.egress.clone(),
             connector.manifest.allowed_origins.clone(),
             limits.max_requests,
+            CallAuth {
+                auth: self.auth.clone(),
+                manifest: connector.manifest.clone(),
+                credentials: context.capabilities.credentials.clone(),
+                configuration_id: context.configuration_id.clone(),
+                clock: context.capabilities.clock.clone(),
+            },
         );
         let egress_log = hooks.log();
         let state = CallState {
@@ -302,6 +309,7 @@ impl Runtime {
                 logs_dropped: 0,
                 credentials_read: Vec::new(),
                 credentials_refused: Vec::new(),
+                reads_unbound_credentials: connector.reads_unbound_credentials,
             },
         };
         let mut store = Store::new(&self.engine, state);
@@ -346,7 +354,7 @@ impl Runtime {
         let exports = &connector.exports;
         let mismatch = |name: &str, e: wasmtime::Error| {
             LoadError::Contract(format!(
-                "export {name} does not match sluice:connector@0.1.0: {e:#}"
+                "export {name} does not match sluice:connector@0.1.1: {e:#}"
             ))
         };
         if let Some(indices) = &exports.deliverer {

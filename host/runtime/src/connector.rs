@@ -88,6 +88,9 @@ pub struct LoadedConnector {
     pub(crate) source: CompileSource,
     pub(crate) pre: InstancePre<CallState>,
     pub(crate) exports: ExportIndices,
+    /// Built against contract 0.1.0 (before host-managed authentication):
+    /// it reads the credentials the host does not apply.
+    pub(crate) reads_unbound_credentials: bool,
 }
 
 impl std::fmt::Debug for LoadedConnector {
@@ -120,6 +123,12 @@ impl LoadedConnector {
     pub fn offers(&self) -> Offers {
         self.exports.offers()
     }
+
+    /// Whether the component was built against contract 0.1.0 and so reads
+    /// every credential its manifest declares without an `auth` table.
+    pub fn reads_unbound_credentials(&self) -> bool {
+        self.reads_unbound_credentials
+    }
 }
 
 /// Checks that what the manifest declares matches what the component exports.
@@ -127,7 +136,7 @@ pub(crate) fn check_contract(manifest: &Manifest, offers: Offers) -> Result<(), 
     let mut problems = Vec::new();
     if !offers.deliver && !offers.sync && !offers.inbound {
         problems.push(
-            "it exports none of deliverer, syncer or inbound-handler from sluice:connector@0.1.0"
+            "it exports none of deliverer, syncer or inbound-handler from sluice:connector@0.1.1"
                 .to_owned(),
         );
     }

@@ -1,14 +1,14 @@
-//! The data of one call's `Store` and the host side of the `credentials`,
-//! `state` and `log` interfaces.
+//! The data of one call's `Store` and the host side of the `auth`,
+//! `credentials`, `state` and `log` interfaces.
 
 use std::sync::Arc;
 
-use sluice_manifest::Manifest;
+use sluice_manifest::{AUTH_REQUEST_HEADER, Manifest};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::{credentials, log, state, types};
+use crate::bindings::{auth, credentials, log, state, types};
 use crate::capabilities::{BackendError, Capabilities, StateRefusal};
 use crate::config::RuntimeConfig;
 use crate::egress_hook::EgressHooks;
@@ -34,6 +34,9 @@ pub(crate) struct GuestCapabilities {
     pub logs_dropped: u32,
     pub credentials_read: Vec<String>,
     pub credentials_refused: Vec<String>,
+    /// The component was built against contract 0.1.0, before `auth`: it
+    /// reads the credentials the host does not apply, as it always did.
+    pub reads_unbound_credentials: bool,
 }
 
 impl WasiView for CallState {
@@ -59,6 +62,7 @@ impl WasiHttpView for CallState {
 pub(crate) fn add_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    auth::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
     credentials::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
     state::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
     log::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
@@ -73,9 +77,47 @@ fn trap(error: BackendError) -> wasmtime::Error {
 
 impl types::Host for GuestCapabilities {}
 
+impl GuestCapabilities {
+    /// Whether the component may read credential `key` itself: the manifest
+    /// marks it readable, or (for a component built against contract 0.1.0)
+    /// the host does not apply it.
+    fn may_read(&self, key: &str) -> bool {
+        self.manifest.credential(key).is_some_and(|spec| {
+            spec.readable || (self.reads_unbound_credentials && spec.auth.is_none())
+        })
+    }
+}
+
+impl auth::Host for GuestCapabilities {
+    async fn request_header(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<(String, String), auth::AuthError>> {
+        let host_managed = self
+            .manifest
+            .credential(&key)
+            .is_some_and(|spec| spec.auth.is_some());
+        if !host_managed {
+            push_unique(&mut self.credentials_refused, key);
+            return Ok(Err(auth::AuthError::NotHostManaged));
+        }
+        let set = self
+            .capabilities
+            .credentials
+            .get(&key)
+            .await
+            .map_err(trap)?
+            .is_some_and(|value| !value.is_empty());
+        if !set {
+            return Ok(Err(auth::AuthError::NotConfigured));
+        }
+        Ok(Ok((AUTH_REQUEST_HEADER.to_owned(), key)))
+    }
+}
+
 impl credentials::Host for GuestCapabilities {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        if !self.manifest.declares_credential(&key) {
+        if !self.may_read(&key) {
             push_unique(&mut self.credentials_refused, key);
             return Ok(None);
         }

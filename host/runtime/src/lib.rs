@@ -15,8 +15,10 @@
 //!   arguments or sockets; stdout and stderr go into bounded buffers.
 //! - **Egress**: `wasi:http` requests go through [`sluice_egress`], limited to
 //!   the manifest's origins and to public addresses.
-//! - **Capabilities**: [`Credentials`] (declared keys only) and
-//!   [`StateStore`] (bounded), scoped to one configuration.
+//! - **Credentials**: applied by the host to requests going where the
+//!   manifest binds them ([`sluice_auth`]); a component reads only those its
+//!   manifest marks readable ([`Credentials`]).
+//! - **State**: [`StateStore`] (bounded), scoped to one configuration.
 //!
 //! A trap, timeout or memory exhaustion ends that call only and comes back as
 //! an [`InvocationFailure`] with an [`InvocationReport`].

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use sluice_auth::HostAuth;
 use sluice_egress::Egress;
 use sluice_manifest::{MANIFEST_FILE, Manifest};
 use wasmtime::component::{Component, Linker};
@@ -14,6 +15,10 @@ use crate::cache::{ArtifactCache, CompileSource, component_digest};
 use crate::config::RuntimeConfig;
 use crate::connector::{ExportIndices, LoadError, LoadedConnector, check_contract};
 use crate::host::{self, CallState};
+
+/// The credentials interface of contract 0.1.0: a component importing it was
+/// built before host-managed authentication.
+const LEGACY_CREDENTIALS: &str = "sluice:connector/credentials@0.1.0";
 
 /// The file name of the component beside `connector.toml` in a connector directory.
 pub const COMPONENT_FILE: &str = "connector.wasm";
@@ -25,6 +30,7 @@ pub struct Runtime {
     pub(crate) linker: Linker<CallState>,
     pub(crate) config: Arc<RuntimeConfig>,
     pub(crate) egress: Egress,
+    pub(crate) auth: Arc<HostAuth>,
     pub(crate) slots: tokio::sync::Semaphore,
     cache: Option<ArtifactCache>,
     /// Stops the epoch thread when the runtime is dropped.
@@ -55,6 +61,7 @@ impl Runtime {
             engine,
             linker,
             config: Arc::new(config),
+            auth: Arc::new(HostAuth::new(egress.clone())),
             egress,
             cache,
             _ticker: ticker,
@@ -109,12 +116,17 @@ impl Runtime {
             .map_err(|e| LoadError::Imports(format!("{e:#}")))?;
         let exports = ExportIndices::resolve(&pre);
         check_contract(&manifest, exports.offers())?;
+        let reads_unbound_credentials = compiled
+            .component_type()
+            .imports(&self.engine)
+            .any(|(name, _)| name == LEGACY_CREDENTIALS);
         let connector = LoadedConnector {
             manifest: Arc::new(manifest),
             digest,
             source,
             pre,
             exports,
+            reads_unbound_credentials,
         };
         self.check_export_signatures(&connector).await?;
         Ok(Arc::new(connector))

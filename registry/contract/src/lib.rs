@@ -34,7 +34,25 @@ use sluice_manifest::Manifest;
 use wit_parser::{InterfaceId, PackageId, Resolve, WorldId, WorldItem, WorldKey};
 
 /// The package name of the contract.
-pub const CONTRACT_PACKAGE: &str = "sluice:connector@0.1.0";
+pub const CONTRACT_PACKAGE: &str = "sluice:connector@0.1.1";
+
+/// Whether `package` (for example `sluice:connector@0.1.0`, as a package's
+/// statement names the contract its component targets) is a version of the
+/// contract this Sluice implements compatibly, so that components built
+/// against it load here.
+pub fn is_compatible_contract(package: &str) -> bool {
+    let parse = |text: &str| {
+        text.split_once('@').and_then(|(name, version)| {
+            Some((name.to_owned(), semver::Version::parse(version).ok()?))
+        })
+    };
+    match (parse(package), parse(CONTRACT_PACKAGE)) {
+        (Some((name, theirs)), Some((ours_name, ours))) => {
+            name == ours_name && versions_compatible(Some(&ours), Some(&theirs))
+        }
+        _ => false,
+    }
+}
 
 /// What a component imports and exports, by fully qualified interface name
 /// (`wasi:http/outgoing-handler@0.2.12`), each list sorted.

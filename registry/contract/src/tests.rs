@@ -44,7 +44,7 @@ fn manifest(extra: &str) -> Manifest {
 
 fn delivery_with(imports: &str) -> Vec<u8> {
     component(&format!(
-        "package test:c; world test {{ include sluice:connector/delivery@0.1.0; {imports} }}"
+        "package test:c; world test {{ include sluice:connector/delivery@0.1.1; {imports} }}"
     ))
 }
 
@@ -60,12 +60,12 @@ fn a_delivery_component_passes_and_its_surface_lists_imports_and_exports() {
     assert_eq!(
         surface.exports,
         [
-            "sluice:connector/connection@0.1.0",
-            "sluice:connector/deliverer@0.1.0"
+            "sluice:connector/connection@0.1.1",
+            "sluice:connector/deliverer@0.1.1"
         ]
     );
     for import in [
-        "sluice:connector/credentials@0.1.0",
+        "sluice:connector/credentials@0.1.1",
         "wasi:http/outgoing-handler@0.2.12",
         "wasi:cli/environment@0.2.12",
     ] {
@@ -89,7 +89,7 @@ fn importing_a_made_up_interface_is_refused_naming_it() {
     let bytes = component(
         "package acme:evil@1.0.0;
          interface backdoor { open: func() -> string; }
-         world test { include sluice:connector/delivery@0.1.0; import backdoor; }",
+         world test { include sluice:connector/delivery@0.1.1; import backdoor; }",
     );
     let error = Contract::get()
         .check_imports(&decode(&bytes).unwrap())
@@ -113,16 +113,16 @@ fn a_contract_interface_of_another_minor_version_is_refused() {
         .check_imports(&decode(&bytes).unwrap())
         .unwrap_err();
     assert_eq!(error.import, "sluice:connector/log@0.2.0");
-    assert!(error.reason.contains("version 0.1.0"), "{error}");
+    assert!(error.reason.contains("version 0.1.1"), "{error}");
 }
 
 #[test]
 fn the_allowed_imports_come_from_the_platform_world_and_linked_wasi() {
     let allowed = Contract::get().allowed_imports();
     for name in [
-        "sluice:connector/credentials@0.1.0",
-        "sluice:connector/state@0.1.0",
-        "sluice:connector/log@0.1.0",
+        "sluice:connector/credentials@0.1.1",
+        "sluice:connector/state@0.1.1",
+        "sluice:connector/log@0.1.1",
         "wasi:http/outgoing-handler@0.2.12",
         "wasi:http/types@0.2.12",
         "wasi:io/streams@0.2.12",
@@ -157,7 +157,7 @@ fn a_declared_world_without_its_exports_is_refused() {
     );
 
     let only_deliverer = component(
-        "package test:c; world test { include sluice:connector/platform@0.1.0; export sluice:connector/deliverer@0.1.0; }",
+        "package test:c; world test { include sluice:connector/platform@0.1.1; export sluice:connector/deliverer@0.1.1; }",
     );
     let error = Contract::get()
         .check_exports(
@@ -176,7 +176,7 @@ fn a_declared_world_without_its_exports_is_refused() {
 #[test]
 fn exports_outside_the_declared_worlds_are_refused() {
     let both = component(
-        "package test:c; world test { include sluice:connector/delivery@0.1.0; include sluice:connector/sync@0.1.0; }",
+        "package test:c; world test { include sluice:connector/delivery@0.1.1; include sluice:connector/sync@0.1.1; }",
     );
     let error = Contract::get()
         .check_exports(
@@ -192,7 +192,7 @@ fn exports_outside_the_declared_worlds_are_refused() {
     );
 
     let nothing =
-        component("package test:c; world test { include sluice:connector/platform@0.1.0; }");
+        component("package test:c; world test { include sluice:connector/platform@0.1.1; }");
     let error = Contract::get()
         .check_exports(&decode(&nothing).unwrap(), &manifest(""))
         .unwrap_err();
@@ -202,7 +202,7 @@ fn exports_outside_the_declared_worlds_are_refused() {
 #[test]
 fn an_export_with_the_wrong_signature_is_refused_naming_the_function() {
     let bytes = component_alone(
-        "package sluice:connector@0.1.0;
+        "package sluice:connector@0.1.1;
          interface deliverer { deliver: func(event: string) -> u32; }
          interface connection { test-connection: func(context: string) -> bool; }
          world test { export deliverer; export connection; }",
@@ -211,7 +211,7 @@ fn an_export_with_the_wrong_signature_is_refused_naming_the_function() {
         .check_exports(&decode(&bytes).unwrap(), &manifest("events = [\"*\"]"))
         .unwrap_err();
     assert!(
-        error.0.contains("sluice:connector/deliverer@0.1.0 does not match the contract: function deliver: takes 1 parameters, the contract says 2"),
+        error.0.contains("sluice:connector/deliverer@0.1.1 does not match the contract: function deliver: takes 1 parameters, the contract says 2"),
         "{error}"
     );
 }
@@ -222,13 +222,13 @@ fn a_record_with_a_changed_field_type_is_refused() {
     let mut resolve = Resolve::default();
     let contract_types = include_str!("../../../wit/types.wit");
     let package = resolve
-        .push_source("types.wit", &format!("package sluice:connector@0.1.0;\n{contract_types}\ninterface connection {{ use types.{{invocation-context}}; record connection-check {{ status: string, message: string, steps: list<tuple<string, string>> }} test-connection: func(context: invocation-context) -> connection-check; }}\ninterface deliverer {{ use types.{{invocation-context, event, delivery-outcome}}; deliver: func(context: invocation-context, event: event) -> delivery-outcome; }}\nworld test {{ export deliverer; export connection; }}"))
+        .push_source("types.wit", &format!("package sluice:connector@0.1.1;\n{contract_types}\ninterface connection {{ use types.{{invocation-context}}; record connection-check {{ status: string, message: string, steps: list<tuple<string, string>> }} test-connection: func(context: invocation-context) -> connection-check; }}\ninterface deliverer {{ use types.{{invocation-context, event, delivery-outcome}}; deliver: func(context: invocation-context, event: event) -> delivery-outcome; }}\nworld test {{ export deliverer; export connection; }}"))
         .unwrap();
     let bytes = build(&resolve, package);
     let error = Contract::get()
         .check_exports(&decode(&bytes).unwrap(), &manifest("events = [\"*\"]"))
         .unwrap_err();
-    assert!(error.0.contains("connection@0.1.0 does not match the contract: function test-connection: result: in connection-check: field status: is string"), "{error}");
+    assert!(error.0.contains("connection@0.1.1 does not match the contract: function test-connection: result: in connection-check: field status: is string"), "{error}");
 }
 
 #[test]
@@ -245,4 +245,13 @@ fn a_core_module_or_garbage_is_not_a_component() {
             .0
             .contains("not a valid component")
     );
+}
+
+#[test]
+fn packages_built_against_an_earlier_compatible_contract_are_accepted() {
+    assert!(is_compatible_contract("sluice:connector@0.1.0"));
+    assert!(is_compatible_contract(CONTRACT_PACKAGE));
+    assert!(!is_compatible_contract("sluice:connector@0.2.0"));
+    assert!(!is_compatible_contract("acme:connector@0.1.1"));
+    assert!(!is_compatible_contract("sluice:connector"));
 }

@@ -9,6 +9,8 @@
 //! |---|---|
 //! | egress origin added (not covered by an old origin or wildcard) / removed | yes / no |
 //! | credential key added / removed | yes / no |
+//! | credential made readable by the component / no longer readable | yes / no |
+//! | credential the host applies bound to an origin it could not reach | yes |
 //! | setting added / removed | yes (it reads more of a configuration) / no |
 //! | limit (`timeout_ms`, `memory_mib`, `max_requests`) raised / lowered | yes / no |
 //! | event types widened (a pattern not covered by the old ones) / narrowed | yes / no |
@@ -91,6 +93,14 @@ pub enum ChangeKind {
     CredentialAdded,
     /// A credential key removed.
     CredentialRemoved,
+    /// A credential the component may now read itself (`readable`, or no
+    /// longer applied by the host in a component built against 0.1.0).
+    CredentialReadable,
+    /// A credential the component may no longer read.
+    CredentialUnreadable,
+    /// A credential the host applies, bound to an origin it could not reach
+    /// before (subject `key → origin`).
+    CredentialBound,
     /// A setting added.
     SettingAdded,
     /// A setting removed.
@@ -124,6 +134,8 @@ impl ChangeKind {
             self,
             Self::OriginAdded
                 | Self::CredentialAdded
+                | Self::CredentialReadable
+                | Self::CredentialBound
                 | Self::SettingAdded
                 | Self::LimitRaised
                 | Self::EventsWidened
@@ -139,6 +151,9 @@ impl ChangeKind {
             Self::OriginRemoved => ("-", "egress origin"),
             Self::CredentialAdded => ("+", "credential"),
             Self::CredentialRemoved => ("-", "credential"),
+            Self::CredentialReadable => ("+", "credential readable by the component"),
+            Self::CredentialUnreadable => ("-", "credential readable by the component"),
+            Self::CredentialBound => ("+", "credential sent to"),
             Self::SettingAdded => ("+", "setting"),
             Self::SettingRemoved => ("-", "setting"),
             Self::LimitRaised => ("~", "limit raised"),
@@ -202,10 +217,46 @@ impl CapabilityDiff {
             ),
         ] {
             for spec in specs_new.iter().filter(|s| !has_key(specs_old, &s.key)) {
-                push(added, spec.key.clone(), None, Some(describe_field(spec)));
+                push(added, spec.key.clone(), None, Some(spec.describe()));
             }
             for spec in specs_old.iter().filter(|s| !has_key(specs_new, &s.key)) {
                 push(removed, spec.key.clone(), None, None);
+            }
+        }
+
+        let (old_readable, new_readable) = (
+            readable_credentials(old, old_surface),
+            readable_credentials(new, new_surface),
+        );
+        for spec in new
+            .credentials
+            .iter()
+            .filter(|s| has_key(&old.credentials, &s.key))
+        {
+            let key = &spec.key;
+            let was_readable = old_readable.contains(key);
+            match (was_readable, new_readable.contains(key)) {
+                (false, true) => push(ChangeKind::CredentialReadable, key.clone(), None, None),
+                (true, false) => push(ChangeKind::CredentialUnreadable, key.clone(), None, None),
+                _ => {}
+            }
+            if new_readable.contains(key) {
+                continue;
+            }
+            // Where the credential could go before: anywhere the old release
+            // could reach if the component held it, else its old binding.
+            let old_reach: Vec<OriginPattern> = if was_readable {
+                old_origins.to_vec()
+            } else {
+                binding(old.credential(key))
+            };
+            for origin in uncovered(&binding(Some(spec)), &old_reach, OriginPattern::is_within) {
+                push(
+                    ChangeKind::CredentialBound,
+                    format!("{key} → {origin}"),
+                    None,
+                    None,
+                );
             }
         }
 
@@ -326,6 +377,29 @@ impl CapabilityDiff {
     }
 }
 
+/// The credential keys the component may read itself: those marked
+/// `readable`, and, for a component built against contract 0.1.0 (which
+/// imports its credentials interface), every one the host does not apply.
+fn readable_credentials(manifest: &Manifest, surface: &ComponentSurface) -> BTreeSet<String> {
+    let legacy = surface
+        .imports
+        .iter()
+        .any(|name| name == "sluice:connector/credentials@0.1.0");
+    manifest
+        .credentials
+        .iter()
+        .filter(|c| c.readable || (legacy && c.auth.is_none()))
+        .map(|c| c.key.clone())
+        .collect()
+}
+
+/// The origins a credential the host applies is bound to.
+fn binding(spec: Option<&FieldSpec>) -> Vec<OriginPattern> {
+    spec.and_then(|s| s.auth.as_ref())
+        .map(|auth| auth.allow_list().patterns().to_vec())
+        .unwrap_or_default()
+}
+
 impl Release {
     fn of(manifest: &Manifest) -> Self {
         Self {
@@ -383,18 +457,6 @@ fn uncovered<'a, T>(these: &'a [T], those: &[T], within: fn(&T, &T) -> bool) -> 
 
 fn has_key(specs: &[FieldSpec], key: &str) -> bool {
     specs.iter().any(|s| s.key == key)
-}
-
-fn describe_field(spec: &FieldSpec) -> String {
-    let kind = serde_json::to_value(spec.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    if spec.required && spec.default.is_none() {
-        format!("{kind}, required")
-    } else {
-        kind
-    }
 }
 
 /// Interface names without their version: a version bump of the same

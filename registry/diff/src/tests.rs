@@ -43,12 +43,12 @@ fn surface(imports: &[&str], exports: &[&str]) -> ComponentSurface {
 fn base_surface() -> ComponentSurface {
     surface(
         &[
-            "sluice:connector/credentials@0.1.0",
+            "sluice:connector/credentials@0.1.1",
             "wasi:http/outgoing-handler@0.2.12",
         ],
         &[
-            "sluice:connector/connection@0.1.0",
-            "sluice:connector/deliverer@0.1.0",
+            "sluice:connector/connection@0.1.1",
+            "sluice:connector/deliverer@0.1.1",
         ],
     )
 }
@@ -209,14 +209,14 @@ fn surface_changes_are_compared_without_versions() {
     let old = manifest(|m| m);
     let wider = surface(
         &[
-            "sluice:connector/credentials@0.1.0",
+            "sluice:connector/credentials@0.1.1",
             "wasi:http/outgoing-handler@0.2.3",
             "wasi:sockets/tcp@0.2.12",
         ],
         &[
-            "sluice:connector/connection@0.1.0",
-            "sluice:connector/deliverer@0.1.0",
-            "sluice:connector/inbound-handler@0.1.0",
+            "sluice:connector/connection@0.1.1",
+            "sluice:connector/deliverer@0.1.1",
+            "sluice:connector/inbound-handler@0.1.1",
         ],
     );
     let d = CapabilityDiff::between(&old, &base_surface(), &old, &wider);

@@ -7,7 +7,7 @@ use crate::digest;
 /// The package format this crate writes and reads.
 pub const FORMAT: &str = "sluice.pkg/v1";
 /// The contract a packaged component targets.
-pub const CONTRACT: &str = "sluice:connector@0.1.0";
+pub const CONTRACT: &str = "sluice:connector@0.1.1";
 
 /// What a package contains. Signatures are made over its canonical JSON
 /// (the field order below, no whitespace), which is exactly the bytes of

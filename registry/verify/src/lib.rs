@@ -282,7 +282,7 @@ fn run(
             ),
         ));
     }
-    if statement.contract != sluice_package::CONTRACT {
+    if !sluice_contract::is_compatible_contract(&statement.contract) {
         return Err(VerifyError::at(
             VerifyStep::Component,
             format!(

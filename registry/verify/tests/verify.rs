@@ -58,7 +58,7 @@ fn component(world_body: &str) -> Vec<u8> {
 }
 
 fn delivery() -> Vec<u8> {
-    component("include sluice:connector/delivery@0.1.0;")
+    component("include sluice:connector/delivery@0.1.1;")
 }
 
 struct Publisher {
@@ -297,11 +297,11 @@ fn a_component_importing_sockets_or_a_made_up_interface_is_refused_naming_the_im
     let p = publisher("\"*\"", "");
     for (world, import) in [
         (
-            "include sluice:connector/delivery@0.1.0; import wasi:sockets/tcp@0.2.12;",
+            "include sluice:connector/delivery@0.1.1; import wasi:sockets/tcp@0.2.12;",
             "wasi:sockets/",
         ),
         (
-            "include sluice:connector/delivery@0.1.0; import backdoor;",
+            "include sluice:connector/delivery@0.1.1; import backdoor;",
             "acme:test/backdoor",
         ),
     ] {

@@ -20,13 +20,14 @@ const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../wit");
 /// Interfaces the SDK already binds; a connector's bindings reuse them so that
 /// the SDK's types and HTTP client work with the connector's exports.
 const SHARED_INTERFACES: &[(&str, &str)] = &[
-    ("sluice:connector/types@0.1.0", "sluice::connector::types"),
+    ("sluice:connector/types@0.1.1", "sluice::connector::types"),
+    ("sluice:connector/auth@0.1.1", "sluice::connector::auth"),
     (
-        "sluice:connector/credentials@0.1.0",
+        "sluice:connector/credentials@0.1.1",
         "sluice::connector::credentials",
     ),
-    ("sluice:connector/state@0.1.0", "sluice::connector::state"),
-    ("sluice:connector/log@0.1.0", "sluice::connector::log"),
+    ("sluice:connector/state@0.1.1", "sluice::connector::state"),
+    ("sluice:connector/log@0.1.1", "sluice::connector::log"),
     ("wasi:http/types@0.2.12", "wasi::http::types"),
     (
         "wasi:http/outgoing-handler@0.2.12",
@@ -54,7 +55,7 @@ pub fn connector(input: TokenStream) -> TokenStream {
     expand(&input).into()
 }
 
-/// One of the adapter worlds of `sluice:connector@0.1.0`.
+/// One of the adapter worlds of `sluice:connector@0.1.1`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum World {
     Delivery,
@@ -125,7 +126,7 @@ fn expand(input: &ConnectorInput) -> TokenStream2 {
     let includes: String = input
         .worlds
         .iter()
-        .map(|w| format!("include sluice:connector/{}@0.1.0; ", w.wit_name()))
+        .map(|w| format!("include sluice:connector/{}@0.1.1; ", w.wit_name()))
         .collect();
     let inline = LitStr::new(
         &format!("package sluice:guest-connector; world connector {{ {includes}}}"),

@@ -84,6 +84,20 @@ impl Request {
         self.header("authorization", format!("Bearer {token}"))
     }
 
+    /// Has the host authenticate the request with credential `key`, as the
+    /// manifest's `auth` table for it says; the component never sees the
+    /// secret. The host refuses the request if its origin is not one the
+    /// credential is bound to.
+    pub fn authenticated(self, key: &str) -> Self {
+        match crate::auth::request_header(key) {
+            Ok((name, value)) => self.header(name, value),
+            Err(error) => Self {
+                invalid: Some(error.to_string()),
+                ..self
+            },
+        }
+    }
+
     /// Sets the body to `bytes`, sent as they are.
     pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.body = bytes.into();

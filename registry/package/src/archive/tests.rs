@@ -49,7 +49,7 @@ fn the_statement_records_id_version_and_digests_of_both_files() {
     assert_eq!(
         String::from_utf8(p.statement_bytes().to_vec()).unwrap(),
         format!(
-            r#"{{"format":"sluice.pkg/v1","id":"acme-orders","version":"1.2.0","contract":"sluice:connector@0.1.0","manifest":{{"sha256":"{}","size":{}}},"component":{{"sha256":"{}","size":20}}}}"#,
+            r#"{{"format":"sluice.pkg/v1","id":"acme-orders","version":"1.2.0","contract":"sluice:connector@0.1.1","manifest":{{"sha256":"{}","size":{}}},"component":{{"sha256":"{}","size":20}}}}"#,
             digest(MANIFEST.as_bytes()),
             MANIFEST.len(),
             digest(b"\0asm component bytes")
