@@ -150,7 +150,7 @@ mod tests {
             .map(|s| s.trim().trim_matches('"'))
             .filter(|s| !s.is_empty())
             .collect();
-        assert_eq!(names.len(), 16);
+        assert_eq!(names.len(), 17);
         for name in names {
             assert!(Attack::parse(name).is_some(), "{name}");
         }
