@@ -505,3 +505,32 @@ async fn a_host_applied_credential_is_never_readable_and_goes_only_where_it_is_b
         );
     }
 }
+
+#[tokio::test]
+async fn a_component_built_against_contract_0_1_0_still_loads_runs_and_reads_its_credentials() {
+    let sandbox = sandbox().await;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/contract-0.1.0");
+    let manifest = sluice_manifest::Manifest::load(&fixture.join("connector.toml")).unwrap();
+    let bytes = std::fs::read(fixture.join("well_behaved.wasm")).unwrap();
+    let old = sandbox.runtime.load(manifest, bytes).await.unwrap();
+    assert!(old.reads_unbound_credentials());
+    let invocation = sandbox
+        .runtime
+        .deliver(
+            &old,
+            context(
+                &[("target_url", "https://allowed.test/ok")],
+                &[("api_key", "k-old")],
+            ),
+            event(),
+        )
+        .await;
+    assert!(
+        matches!(invocation.result, Ok(DeliveryOutcome::Delivered(_))),
+        "{:?} {:?}",
+        invocation.result,
+        invocation.report
+    );
+    assert_eq!(invocation.report.credentials_read, vec!["api_key"]);
+    assert!(!sandbox.well_behaved.reads_unbound_credentials());
+}
