@@ -363,18 +363,9 @@ impl Installer {
         }
         let bundled_refresh = trust == Trust::Bundled && active.trust == Trust::Bundled;
         if widens && !bundled_refresh {
-            let pending = self
-                .db
-                .set_pending_approval(&id, &version, &diff, &hash)
-                .await?;
-            return Ok(Change {
-                outcome: Outcome::PendingApproval,
-                version: pending,
-                active_version: Some(head.active_version),
-                diff: Some(diff),
-                diff_hash: Some(hash),
-                broken_configurations: broken,
-            });
+            return self
+                .hold_for_approval(head, &id, &version, (diff, hash, broken))
+                .await;
         }
         self.move_head(&stored, Some(&head), None, by, Some((diff, hash, broken)))
             .await
@@ -399,21 +390,35 @@ impl Installer {
             .broken_configurations(&self.release(&target).await?.manifest)
             .await?;
         if widens && target.approved_diff_hash.as_deref() != Some(hash.as_str()) {
-            let pending = self
-                .db
-                .set_pending_approval(connector_id, version, &diff, &hash)
-                .await?;
-            return Ok(Change {
-                outcome: Outcome::PendingApproval,
-                version: pending,
-                active_version: Some(head.active_version),
-                diff: Some(diff),
-                diff_hash: Some(hash),
-                broken_configurations: broken,
-            });
+            return self
+                .hold_for_approval(head, connector_id, version, (diff, hash, broken))
+                .await;
         }
         self.move_head(&target, Some(&head), None, by, Some((diff, hash, broken)))
             .await
+    }
+
+    /// Leaves `version` pending approval of its widening diff; the active
+    /// version keeps serving.
+    async fn hold_for_approval(
+        &self,
+        head: ConnectorHead,
+        connector_id: &str,
+        version: &str,
+        (diff, hash, broken): (Value, String, Vec<BrokenConfiguration>),
+    ) -> Result<Change, InstallError> {
+        let pending = self
+            .db
+            .set_pending_approval(connector_id, version, &diff, &hash)
+            .await?;
+        Ok(Change {
+            outcome: Outcome::PendingApproval,
+            version: pending,
+            active_version: Some(head.active_version),
+            diff: Some(diff),
+            diff_hash: Some(hash),
+            broken_configurations: broken,
+        })
     }
 
     /// Approves the diff of a pending version and activates it. The hash
