@@ -69,7 +69,7 @@ pub fn slack_parts(version: &str, origins: &[&str]) -> (String, Vec<u8>) {
     let manifest = std::fs::read_to_string(dir.join("connector.toml")).expect("the Slack manifest");
     let bundled_origins = r#"allowed_origins = ["https://hooks.slack.com", "https://slack.com"]"#;
     assert!(
-        manifest.contains(bundled_origins) && manifest.contains("\nversion = \"0.1.0\"\n"),
+        manifest.contains(bundled_origins) && manifest.contains("\nversion = \"0.2.0\"\n"),
         "the bundled Slack manifest changed; update tests/src/packages.rs"
     );
     let mut all: Vec<String> = vec![
@@ -80,7 +80,7 @@ pub fn slack_parts(version: &str, origins: &[&str]) -> (String, Vec<u8>) {
     let manifest = manifest
         .replace(bundled_origins, &format!("allowed_origins = {all:?}"))
         .replace(
-            "\nversion = \"0.1.0\"\n",
+            "\nversion = \"0.2.0\"\n",
             &format!("\nversion = {version:?}\n"),
         );
     let mut component = std::fs::read(dir.join("connector.wasm")).expect("the Slack component");

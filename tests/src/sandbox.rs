@@ -13,7 +13,8 @@ use sluice_runtime::types::{
     SyncError,
 };
 use sluice_runtime::{
-    CallContext, Capabilities, Invocation, MemoryCredentials, MemoryState, Runtime, RuntimeConfig,
+    CallContext, Capabilities, Invocation, MemoryCredentials, MemoryInspector, MemoryState,
+    Runtime, RuntimeConfig,
 };
 
 use crate::TestCa;
@@ -36,6 +37,46 @@ pub fn runtime_with(settings: EgressSettings, resolver: Arc<dyn Resolve>) -> Run
 /// A runtime reaching the fakes behind `overrides`.
 pub fn runtime(ca: &TestCa, overrides: BTreeMap<String, SocketAddr>) -> Runtime {
     runtime_with(egress_settings(ca, overrides), Arc::new(SystemResolver))
+}
+
+/// A runtime reaching the fakes behind `overrides` whose guests' linear
+/// memories the returned inspector keeps, to search them for secrets.
+pub fn inspected_runtime(
+    ca: &TestCa,
+    overrides: BTreeMap<String, SocketAddr>,
+) -> (Runtime, Arc<MemoryInspector>) {
+    let egress = Egress::new(egress_settings(ca, overrides), Arc::new(SystemResolver))
+        .expect("valid egress settings");
+    let inspector = MemoryInspector::new();
+    let runtime = Runtime::with_memory_inspector(RuntimeConfig::default(), egress, &inspector)
+        .expect("a runtime");
+    (runtime, inspector)
+}
+
+/// Fails naming the first of `secrets` (label, value) that a component held
+/// in its linear memory during the calls `inspector` saw, whole or in part.
+pub fn assert_no_secret_in_guest_memory(inspector: &MemoryInspector, secrets: &[(&str, &str)]) {
+    assert!(inspector.memories() > 0, "no guest memory was inspected");
+    for (label, value) in secrets {
+        assert!(!value.is_empty(), "{label} is empty: nothing to look for");
+        assert!(
+            !guest_memory_holds(inspector, value),
+            "the component's memory held {label}"
+        );
+    }
+}
+
+/// Whether a guest memory holds `secret`, or any 16-byte piece of it: a
+/// freed copy keeps most of its bytes, but the allocator writes its own
+/// bookkeeping over the start.
+pub fn guest_memory_holds(inspector: &MemoryInspector, secret: &str) -> bool {
+    const PIECE: usize = 16;
+    let bytes = secret.as_bytes();
+    inspector.contains(bytes)
+        || (bytes.len() >= 2 * PIECE
+            && bytes
+                .chunks_exact(PIECE)
+                .any(|piece| inspector.contains(piece)))
 }
 
 /// The context of one call with these settings and credentials, state in

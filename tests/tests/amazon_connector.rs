@@ -1,9 +1,14 @@
 //! The shipped Amazon Selling Partner connector, run in the real host
 //! runtime against the fake Amazon over TLS: each event type becomes the
 //! exact SP-API request, Amazon's answers map to the right outcomes, the
-//! access token is cached and refreshed once when refused, the connection
-//! check says what is wrong, orders sync page by page behind the cursor,
-//! and the host refuses an `endpoint` that is not Amazon's.
+//! connection check says what is wrong, orders sync page by page behind the
+//! cursor, and the host refuses an `endpoint` that is not Amazon's.
+//!
+//! The component holds no credential: the host exchanges the refresh token
+//! with Login with Amazon, caches the access token (one exchange for many
+//! deliveries, a new one shortly before expiry), renews it once when Amazon
+//! refuses a cached one, and answers for Login with Amazon when it gets no
+//! token, which the connector turns into the outcome.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,10 +19,13 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sluice_core::{Clock, ManualClock, UnixMillis};
+use sluice_manifest::AuthScheme;
 use sluice_runtime::types::{
     CheckStatus, ConnectionCheck, DeliveryOutcome, Event, SyncBatch, SyncError, SyncRequest,
 };
-use sluice_runtime::{CallContext, Invocation, LoadedConnector, MemoryState, Runtime};
+use sluice_runtime::{
+    CallContext, Invocation, LoadedConnector, MemoryInspector, MemoryState, Runtime,
+};
 use sluice_tests::RecordedRequest;
 use sluice_tests::TestCa;
 use sluice_tests::fakes::amazon::{
@@ -27,12 +35,15 @@ use sluice_tests::fakes::amazon::{
 use sluice_tests::fakes::ebay::{EbayOptions, FakeEbay};
 use sluice_tests::guests::guest;
 use sluice_tests::sandbox::{
-    batch, call_context, check_result, delivered, event, failed, retry, runtime, sync_error,
+    assert_no_secret_in_guest_memory, batch, call_context, check_result, delivered, event, failed,
+    inspected_runtime, retry, sync_error,
 };
 
 const LWA_ORIGIN: &str = "https://api.amazon.com:443";
 const NA_ORIGIN: &str = "https://sellingpartnerapi-na.amazon.com:443";
 const LWA_HOST: &str = "api.amazon.com";
+/// The credential the host applies to every request of the connector.
+const CREDENTIAL: &str = "refresh_token";
 const NA_HOST: &str = "sellingpartnerapi-na.amazon.com";
 const SKU: &str = "TSHIRT-RED-M";
 const HOUR_MS: i64 = 3_600_000;
@@ -40,6 +51,8 @@ const HOUR_MS: i64 = 3_600_000;
 struct Harness {
     amazon: FakeAmazon,
     runtime: Runtime,
+    /// Every linear memory the connector's instances had.
+    memory: Arc<MemoryInspector>,
     connector: Arc<LoadedConnector>,
     clock: ManualClock,
     seller: SellerCredentials,
@@ -72,13 +85,14 @@ impl Harness {
         let amazon = FakeAmazon::start(&ca, options).await.unwrap();
         let mut overrides = amazon.egress_overrides();
         overrides.extend(other_fakes);
-        let runtime = runtime(&ca, overrides);
+        let (runtime, memory) = inspected_runtime(&ca, overrides);
         let (manifest, bytes) = guest("connectors/amazon");
         let connector = runtime.load(manifest, bytes).await.unwrap();
         let seller = amazon.onboard_seller(&[MARKETPLACE_US]);
         Self {
             amazon,
             runtime,
+            memory,
             connector,
             clock,
             seller,
@@ -268,7 +282,9 @@ fn expected_attributes(quantity: Option<u64>) -> Value {
     attributes
 }
 
-/// `(method, origin, path, status)` of every request in the report.
+/// `(method, origin, path, status)` of every request in the report, each
+/// made with the refresh token: the host's own token exchanges with Login
+/// with Amazon, and the connector's SP-API calls it authenticated.
 fn egress<T>(invocation: &Invocation<T>) -> Vec<(String, String, String, Option<u16>)> {
     invocation
         .report
@@ -276,6 +292,12 @@ fn egress<T>(invocation: &Invocation<T>) -> Vec<(String, String, String, Option<
         .iter()
         .map(|record| {
             assert_eq!(record.error, None, "{record:?}");
+            assert_eq!(record.credential.as_deref(), Some(CREDENTIAL), "{record:?}");
+            assert_eq!(
+                record.token_exchange,
+                record.origin == LWA_ORIGIN,
+                "only the host's token requests go to Login with Amazon: {record:?}"
+            );
             (
                 record.method.clone(),
                 record.origin.clone(),
@@ -299,14 +321,14 @@ fn token_call() -> (String, String, String, Option<u16>) {
     call("POST", LWA_ORIGIN, TOKEN_PATH, 200)
 }
 
-/// Asserts `request` is the refresh grant of `seller`, form-encoded.
+/// Asserts `request` is the host's refresh grant of `seller`, form-encoded.
 fn assert_token_request(request: &RecordedRequest, seller: &SellerCredentials) {
     assert_eq!(request.method, "POST");
     assert_eq!(request.host, LWA_HOST);
     assert_eq!(request.path, TOKEN_PATH);
     assert_eq!(
         request.header("content-type"),
-        Some("application/x-www-form-urlencoded;charset=UTF-8")
+        Some("application/x-www-form-urlencoded")
     );
     let form: BTreeMap<String, String> = url::form_urlencoded::parse(&request.body)
         .into_owned()
@@ -809,6 +831,12 @@ mod errors {
             egress(&invocation),
             [call("POST", LWA_ORIGIN, TOKEN_PATH, 400)]
         );
+        // Without a token the host sent nothing to Amazon.
+        assert!(
+            harness.requests().iter().all(|r| r.host == LWA_HOST),
+            "{:#?}",
+            harness.requests()
+        );
     }
 
     #[tokio::test]
@@ -846,15 +874,34 @@ mod errors {
         let invocation = harness.deliver(product_updated(Some(10))).await;
 
         let retry = retry(&invocation);
-        let remote = retry.remote.as_ref().unwrap();
+        assert!(
+            retry
+                .reason
+                .starts_with("Login with Amazon gave no access token: "),
+            "{}",
+            retry.reason
+        );
+        assert!(retry.reason.contains("503"), "{}", retry.reason);
+        assert_eq!(retry.after_seconds, None);
+        let remote = retry.remote.as_ref().expect("Login with Amazon's answer");
         assert_eq!(remote.status, Some(503));
         assert_eq!(remote.code.as_deref(), Some("temporarily_unavailable"));
+        assert_eq!(
+            egress(&invocation),
+            [call("POST", LWA_ORIGIN, TOKEN_PATH, 503)]
+        );
         assert!(
             harness
                 .amazon
                 .listings(&harness.seller.seller_id)
                 .is_empty()
         );
+
+        // Once Login with Amazon is back, the retry gets a token and lists.
+        let again = harness.deliver(product_updated(Some(10))).await;
+        delivered(&again);
+        assert_eq!(egress(&again)[0], token_call());
+        assert_eq!(harness.token_exchanges(), 2);
     }
 
     #[tokio::test]
@@ -884,7 +931,8 @@ mod errors {
         let remote = failure.remote.as_ref().unwrap();
         assert_eq!(remote.status, Some(403));
         assert_eq!(remote.code.as_deref(), Some("Unauthorized"));
-        // The token was fresh and Amazon did not blame it: no second exchange.
+        // The token was just obtained, so the host does not renew it: no
+        // second exchange for a 403 that is about the seller.
         let path = item_path(&stranger, SKU);
         assert_eq!(
             egress(&invocation),
@@ -932,6 +980,12 @@ mod tokens {
             .listing(&harness.seller.seller_id, SKU)
             .unwrap();
         assert_eq!(listing.quantity(), Some(5));
+        // The host keeps the token; the component kept nothing.
+        assert!(
+            harness.state.snapshot(harness.now_ms()).is_empty(),
+            "{:?}",
+            harness.state.snapshot(harness.now_ms()).keys()
+        );
     }
 
     #[tokio::test]
@@ -939,7 +993,14 @@ mod tokens {
         let harness = Harness::start().await;
         harness.list_product().await;
 
-        harness.clock.advance(Duration::from_secs(3_540));
+        // Almost an hour on, the token is still used...
+        harness.clock.advance(Duration::from_secs(3_500));
+        let still = harness.deliver(inventory_updated(SKU, 5)).await;
+        delivered(&still);
+        assert_eq!(harness.token_exchanges(), 1, "{:?}", egress(&still));
+
+        // ...and a minute before it expires, the host gets a new one.
+        harness.clock.advance(Duration::from_secs(40));
         let invocation = harness.deliver(inventory_updated(SKU, 4)).await;
 
         delivered(&invocation);
@@ -1097,7 +1158,7 @@ mod connection_check {
             [
                 (
                     "token".to_owned(),
-                    "Login with Amazon exchanged the refresh token for an access token".to_owned()
+                    "Login with Amazon granted an access token for the refresh token".to_owned()
                 ),
                 ("seller".to_owned(), format!("{seller_id} accepted")),
                 (
@@ -1247,6 +1308,27 @@ mod connection_check {
             "{}",
             check.message
         );
+    }
+
+    #[tokio::test]
+    async fn a_missing_client_id_is_misconfigured_and_nothing_is_sent() {
+        let harness = Harness::start().await;
+        let credentials = [
+            ("client_secret", harness.seller.client_secret.as_str()),
+            ("refresh_token", harness.seller.refresh_token.as_str()),
+        ];
+
+        let invocation = harness.check_with(&harness.settings(), &credentials).await;
+
+        let check = check_result(&invocation);
+        assert_eq!(check.status, CheckStatus::Misconfigured, "{check:?}");
+        assert!(
+            check.message.contains("'client_id'")
+                && check.message.contains("set the LWA client id"),
+            "{}",
+            check.message
+        );
+        assert!(harness.amazon.recorder().is_empty());
     }
 
     #[tokio::test]
@@ -1588,14 +1670,14 @@ mod egress_policy {
             "{}",
             failure.reason
         );
-        let [token, refused] = invocation.report.egress.as_slice() else {
+        // The host refused before getting a token: nothing went to Login
+        // with Amazon either.
+        let [refused] = invocation.report.egress.as_slice() else {
             panic!(
-                "expected two egress records, got {:?}",
+                "expected one egress record, got {:?}",
                 invocation.report.egress
             );
         };
-        assert_eq!(token.origin, LWA_ORIGIN);
-        assert_eq!(token.status, Some(200));
         assert_eq!(refused.method, "PUT");
         assert_eq!(refused.origin, "https://api.ebay.com:443");
         assert_eq!(refused.status, None);
@@ -1610,6 +1692,7 @@ mod egress_policy {
             "{:?}",
             ebay.recorder().requests()
         );
+        assert!(harness.amazon.recorder().is_empty());
 
         // The connection check says the same, as a setting to fix.
         let check = harness.check_with(&settings, &harness.credentials()).await;
@@ -1621,6 +1704,151 @@ mod egress_policy {
             check.message
         );
         assert!(ebay.recorder().is_empty());
+    }
+}
+
+/// The credentials never reach the component: the manifest lets it read
+/// none, and the host applies them to Amazon's SP-API endpoints only.
+mod host_managed_credentials {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_secret_or_access_token_is_ever_in_the_components_memory() {
+        let harness = Harness::start().await;
+        let check = harness
+            .check_with(&harness.settings(), &harness.credentials())
+            .await;
+        assert_eq!(check_result(&check).status, CheckStatus::Ok);
+        harness.list_product().await;
+        delivered(&harness.deliver(inventory_updated(SKU, 3)).await);
+        batch(&harness.sync(None, 10).await);
+
+        let seller = &harness.seller;
+        let tokens = harness.amazon.access_tokens();
+        assert!(!tokens.is_empty());
+        let mut secrets = vec![
+            ("the client secret", seller.client_secret.as_str()),
+            ("the refresh token", seller.refresh_token.as_str()),
+        ];
+        secrets.extend(tokens.iter().map(|t| ("an access token", t.token.as_str())));
+        assert_no_secret_in_guest_memory(&harness.memory, &secrets);
+    }
+
+    #[test]
+    fn no_credential_is_readable_and_the_refresh_token_is_bound_to_the_sp_api() {
+        let (manifest, _) = guest("connectors/amazon");
+        let refresh = manifest.credential(CREDENTIAL).unwrap();
+        let auth = refresh
+            .auth
+            .as_ref()
+            .expect("the host applies the refresh token");
+        let companions = auth.scheme.companions();
+        assert_eq!(companions, ["client_id", "client_secret"]);
+        for credential in &manifest.credentials {
+            assert!(!credential.readable, "{} is readable", credential.key);
+            assert!(
+                credential.auth.is_some() || companions.contains(&credential.key.as_str()),
+                "{} is neither applied by the host nor a companion of one that is",
+                credential.key
+            );
+        }
+        let AuthScheme::OAuth2RefreshToken {
+            token_url,
+            client_auth,
+            apply,
+            renew_on_status,
+            scopes,
+            ..
+        } = &auth.scheme
+        else {
+            panic!(
+                "expected the refresh-token grant, got {}",
+                auth.scheme.name()
+            );
+        };
+        assert_eq!(token_url, &format!("https://{LWA_HOST}{TOKEN_PATH}"));
+        assert_eq!(*client_auth, sluice_manifest::ClientAuth::Body);
+        assert!(scopes.is_empty());
+        assert_eq!(
+            (apply.header.as_str(), apply.prefix.as_str()),
+            ("x-amz-access-token", "")
+        );
+        // Amazon answers 403 Unauthorized to an expired or revoked token.
+        assert_eq!(renew_on_status, &[401, 403]);
+        // Every SP-API origin the connector may call gets the token; Login
+        // with Amazon itself never does.
+        let bound = auth.allow_list();
+        for origin in manifest.allowed_origins.patterns() {
+            let uri: http::Uri = origin.to_string().parse().unwrap();
+            let host = uri.host().unwrap();
+            assert_eq!(
+                bound.allows_uri(&uri),
+                host != LWA_HOST,
+                "{origin} should {}be bound",
+                if host == LWA_HOST { "not " } else { "" }
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn deliveries_work_without_the_component_reading_or_keeping_a_credential() {
+        let harness = Harness::start().await;
+
+        let listed = harness.deliver(product_updated(Some(10))).await;
+        let stocked = harness.deliver(inventory_updated(SKU, 3)).await;
+
+        delivered(&listed);
+        delivered(&stocked);
+        for invocation in [&listed, &stocked] {
+            let report = &invocation.report;
+            assert!(report.credentials_read.is_empty(), "{report:?}");
+            assert!(report.credentials_refused.is_empty(), "{report:?}");
+            let text = serde_json::to_string(report).unwrap();
+            for secret in [
+                &harness.seller.client_secret,
+                &harness.seller.refresh_token,
+                &harness.issued_token(0),
+            ] {
+                assert!(!text.contains(secret.as_str()), "the report shows a secret");
+            }
+        }
+        assert!(harness.state.snapshot(harness.now_ms()).is_empty());
+        // The host applied the access token it obtained.
+        let patch = harness.requests().pop().unwrap();
+        assert_eq!(
+            patch.header("x-amz-access-token"),
+            Some(harness.issued_token(0).as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_on_login_with_amazons_host_gets_no_token() {
+        let harness = Harness::start().await;
+        let mut settings = harness.settings();
+        settings.push(("endpoint", "https://api.amazon.com"));
+        let context = harness.context_with(&settings, &harness.credentials());
+
+        let invocation = harness
+            .deliver_with(context, product_updated(Some(10)))
+            .await;
+
+        let failure = failed(&invocation);
+        assert!(
+            failure
+                .reason
+                .starts_with("Sluice refused to send the request to https://api.amazon.com: "),
+            "{}",
+            failure.reason
+        );
+        let [refused] = invocation.report.egress.as_slice() else {
+            panic!("expected one refusal, got {:?}", invocation.report.egress);
+        };
+        let refusal = refused.refused.as_deref().expect("a refusal");
+        assert!(
+            refusal.contains("credential 'refresh_token' is not bound to"),
+            "{refusal}"
+        );
+        assert!(harness.amazon.recorder().is_empty());
     }
 }
 

@@ -2,7 +2,8 @@
 //! against the fake Amazon, its connection check passes, and each platform
 //! event it handles goes in through the API, reaches Amazon as the SP-API
 //! call it stands for, and ends as a delivered delivery; a listing Amazon
-//! answers INVALID is dead-lettered with Amazon's reason.
+//! answers INVALID is dead-lettered with Amazon's reason. The host, not the
+//! component, exchanges the refresh token and applies the access token.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -196,15 +197,24 @@ async fn each_event_type_reaches_amazon_and_is_delivered() {
         ),
         "{changes:#?}"
     );
-    // The check's token was kept in the configuration's state and used by
-    // every delivery.
-    let exchanges = amazon
-        .recorder()
-        .requests()
+    // The host cached the check's token for the configuration, and applied
+    // it to every delivery's request.
+    let requests = amazon.recorder().requests();
+    let exchanges = requests
         .iter()
         .filter(|request| request.path == TOKEN_PATH)
         .count();
     assert_eq!(exchanges, 1);
+    let [issued] = amazon.access_tokens().try_into().unwrap();
+    for request in requests.iter().filter(|request| request.path != TOKEN_PATH) {
+        assert_eq!(
+            request.header("x-amz-access-token"),
+            Some(issued.token.as_str()),
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
 
     let detail = service
         .delivery(STORE, shipped["id"].as_str().unwrap())
@@ -224,6 +234,8 @@ async fn each_event_type_reaches_amazon_and_is_delivered() {
         format!("/orders/v0/orders/{order_id}/shipmentConfirmation")
     );
     assert_eq!(confirm["status"], 204);
+    assert_eq!(confirm["credential"], "refresh_token", "{confirm:#}");
+    assert!(confirm.get("token_exchange").is_none(), "{confirm:#}");
     service.stop().await;
 }
 
@@ -272,6 +284,14 @@ async fn an_invalid_listing_is_dead_lettered_with_amazons_reason() {
         statuses,
         BTreeMap::from([("PATCH".to_owned(), 200), ("POST".to_owned(), 200)])
     );
+    // The POST is the host's own token exchange, on the component's behalf.
+    let exchange = egress
+        .iter()
+        .find(|record| record["method"] == "POST")
+        .unwrap();
+    assert_eq!(exchange["path"], TOKEN_PATH);
+    assert_eq!(exchange["token_exchange"], true, "{exchange:#}");
+    assert_eq!(exchange["credential"], "refresh_token", "{exchange:#}");
     assert!(amazon.listings(&seller.seller_id).is_empty());
     service.stop().await;
 }

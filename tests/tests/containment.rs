@@ -14,9 +14,11 @@ use sluice_runtime::capabilities::StateResult;
 use sluice_runtime::types::{DeliveryOutcome, Event};
 use sluice_runtime::{
     BackendError, CallContext, Capabilities, CutString, Invocation, InvocationFailure,
-    LoadedConnector, MemoryCredentials, MemoryState, Runtime, RuntimeConfig, StateStore,
+    LoadedConnector, MemoryCredentials, MemoryInspector, MemoryState, Runtime, RuntimeConfig,
+    StateStore,
 };
 use sluice_tests::guests::guest;
+use sluice_tests::sandbox::{assert_no_secret_in_guest_memory, guest_memory_holds};
 use sluice_tests::{FakeServer, TestCa};
 
 const RESPONSE_CAP: u64 = 1024 * 1024;
@@ -30,6 +32,12 @@ struct Sandbox {
 }
 
 async fn sandbox() -> Sandbox {
+    sandbox_with(None).await
+}
+
+/// The sandbox, its guests' memories kept by `inspector` when there is one
+/// (heap memories instead of the pool that serves).
+async fn sandbox_with(inspector: Option<&Arc<MemoryInspector>>) -> Sandbox {
     let ca = TestCa::new().unwrap();
     let app = Router::new()
         .route(
@@ -68,7 +76,13 @@ async fn sandbox() -> Sandbox {
         ..EgressSettings::default()
     };
     let egress = Egress::new(settings, Arc::new(dns)).unwrap();
-    let runtime = Runtime::new(RuntimeConfig::default(), egress).unwrap();
+    let runtime = match inspector {
+        None => Runtime::new(RuntimeConfig::default(), egress),
+        Some(inspector) => {
+            Runtime::with_memory_inspector(RuntimeConfig::default(), egress, inspector)
+        }
+    }
+    .unwrap();
     let (manifest, bytes) = guest("test-guests/hostile");
     let hostile = runtime.load(manifest, bytes).await.unwrap();
     let (manifest, bytes) = guest("test-guests/well-behaved");
@@ -504,6 +518,60 @@ async fn a_host_applied_credential_is_never_readable_and_goes_only_where_it_is_b
             "a secret leaked: {report}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_bound_credential_never_enters_guest_memory_while_a_readable_one_does() {
+    // Long enough that the allocations after the guest freed its copy
+    // cannot cover all of it.
+    let api_key: String = (0..300).map(|i| format!("k{i:04}-")).collect();
+    let inspector = MemoryInspector::new();
+    let sandbox = sandbox_with(Some(&inspector)).await;
+
+    // The hostile guest asks for the bound credential, then has the host
+    // apply it: the value never crosses into its memory.
+    let bound = sandbox
+        .runtime
+        .deliver(
+            &sandbox.hostile,
+            context(
+                &[
+                    ("attack", "credential-exfiltrate"),
+                    ("target_url", "https://allowed.test/whoami"),
+                ],
+                &[("bound_token", "tok-host-applied")],
+            ),
+            event(),
+        )
+        .await;
+    assert_eq!(
+        bound.report.egress[0].status,
+        Some(200),
+        "{:?}",
+        bound.report
+    );
+    assert_no_secret_in_guest_memory(&inspector, &[("bound_token", "tok-host-applied")]);
+
+    // The scan does find what a component reads: the well-behaved guest's
+    // readable api_key.
+    let readable = sandbox
+        .runtime
+        .deliver(
+            &sandbox.well_behaved,
+            context(
+                &[("target_url", "https://allowed.test/ok")],
+                &[("api_key", &api_key)],
+            ),
+            event(),
+        )
+        .await;
+    assert!(
+        readable
+            .report
+            .credentials_read
+            .contains(&"api_key".to_owned())
+    );
+    assert!(guest_memory_holds(&inspector, &api_key));
 }
 
 #[tokio::test]

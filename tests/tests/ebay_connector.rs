@@ -1,9 +1,10 @@
 //! The shipped eBay connector, run in the real host runtime against the
-//! fake eBay over TLS: the requests each event makes (token exchange,
-//! inventory item, offer created and published once, bulk price and
-//! quantity updates, shipping fulfillments), how eBay's answers map to
-//! outcomes, token caching and refresh, the connection check, and order
-//! sync across batches.
+//! fake eBay over TLS: the requests each event makes (the host's token
+//! exchange, inventory item, offer created and published once, bulk price
+//! and quantity updates, shipping fulfillments), how eBay's answers map to
+//! outcomes, the host's token caching and renewal and how its failures
+//! reach the outcome, that the component holds no credential, the
+//! connection check, and order sync across batches.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,10 +15,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sluice_core::clock::format_rfc3339;
 use sluice_core::{Clock, ManualClock, UnixMillis};
+use sluice_egress::EgressRecord;
+use sluice_manifest::{AuthScheme, ClientAuth};
 use sluice_runtime::types::{
     CheckStatus, ConnectionCheck, DeliveryOutcome, Event, SyncBatch, SyncError, SyncRequest,
 };
-use sluice_runtime::{CallContext, Invocation, LoadedConnector, MemoryState, Runtime};
+use sluice_runtime::{
+    CallContext, Invocation, LoadedConnector, MemoryInspector, MemoryState, Runtime,
+};
 use sluice_tests::TestCa;
 use sluice_tests::fakes::ebay::{
     EbayCall, EbayChange, EbayError, EbayOptions, EbayOrderSeed, EbaySeller, ErrorDetail, FakeEbay,
@@ -25,7 +30,10 @@ use sluice_tests::fakes::ebay::{
 };
 use sluice_tests::guests::guest;
 use sluice_tests::recorder::RecordedRequest;
-use sluice_tests::sandbox::{call_context, delivered, event, failed, retry, runtime};
+use sluice_tests::sandbox::{
+    assert_no_secret_in_guest_memory, call_context, delivered, event, failed, inspected_runtime,
+    retry,
+};
 
 const SKU: &str = "TSHIRT-RED-M";
 const CATEGORY_ID: &str = "15687";
@@ -70,6 +78,8 @@ impl Config {
 struct Harness {
     ebay: FakeEbay,
     runtime: Runtime,
+    /// Every linear memory the connector's instances had.
+    memory: Arc<MemoryInspector>,
     connector: Arc<LoadedConnector>,
     clock: Arc<ManualClock>,
     /// The configuration's state, shared by every call unless a test
@@ -96,13 +106,14 @@ impl Harness {
         )
         .await
         .unwrap();
-        let runtime = runtime(&ca, ebay.egress_overrides());
+        let (runtime, memory) = inspected_runtime(&ca, ebay.egress_overrides());
         let (manifest, bytes) = guest("connectors/ebay");
         let connector = runtime.load(manifest, bytes).await.unwrap();
         let seller = ebay.onboard_seller();
         Self {
             ebay,
             runtime,
+            memory,
             connector,
             clock,
             state: MemoryState::default(),
@@ -226,15 +237,6 @@ impl Harness {
             .snapshot(self.now())
             .get(&format!("offer:EBAY_US:{sku}"))
             .map(|(value, _)| serde_json::from_slice(value).unwrap())
-    }
-
-    /// The cached access token's entry: its expiry.
-    fn cached_token_expiry(&self) -> Option<UnixMillis> {
-        self.state
-            .snapshot(self.now())
-            .into_iter()
-            .find(|(key, _)| key.starts_with("token:"))
-            .and_then(|(_, (_, expires_at))| expires_at)
     }
 
     fn token_requests(&self) -> usize {
@@ -569,7 +571,8 @@ mod product_updated {
     async fn an_offer_ebay_already_has_is_adopted_and_published() {
         let harness = Harness::start().await;
         let (offer_id, listing_id) = harness.list_product().await;
-        // Another configuration's state, which knows nothing of the offer.
+        // State that knows nothing of the offer. The host still holds the
+        // configuration's access token: tokens are not kept in state.
         let forgetful = MemoryState::default();
 
         let before = harness.ebay.recorder().len();
@@ -585,7 +588,6 @@ mod product_updated {
         assert_eq!(
             lines(&sent),
             [
-                format!("POST {TOKEN_PATH}"),
                 format!("PUT {ITEM_PATH}"),
                 format!("POST {OFFER_PATH}"),
                 format!("POST {BULK_PATH}"),
@@ -852,25 +854,18 @@ mod inventory_updated {
     async fn without_a_kept_offer_only_the_item_is_updated() {
         let harness = Harness::start().await;
         harness.list_product().await;
-        let other_configuration = MemoryState::default();
+        let no_offer_kept = MemoryState::default();
 
         let before = harness.ebay.recorder().len();
         let invocation = harness
-            .deliver_with(
-                &harness.config(),
-                &other_configuration,
-                inventory_updated(SKU, 0),
-            )
+            .deliver_with(&harness.config(), &no_offer_kept, inventory_updated(SKU, 0))
             .await;
         let sent = harness.requests_since(before);
 
         delivered(&invocation);
-        assert_eq!(
-            lines(&sent),
-            [format!("POST {TOKEN_PATH}"), format!("POST {BULK_PATH}")]
-        );
+        assert_eq!(lines(&sent), [format!("POST {BULK_PATH}")]);
         assert_json_write(
-            &sent[1],
+            &sent[0],
             &json!({"requests": [{"sku": SKU, "shipToLocationAvailability": {"quantity": 0}}]}),
         );
         assert_eq!(
@@ -955,18 +950,14 @@ mod inventory_updated {
         delivered(&invocation);
         assert_eq!(
             lines(&sent),
-            [
-                format!("POST {TOKEN_PATH}"),
-                format!("POST {BULK_PATH}"),
-                format!("POST {BULK_PATH}")
-            ]
+            [format!("POST {BULK_PATH}"), format!("POST {BULK_PATH}")]
         );
         assert_eq!(
-            sent[1].json().unwrap()["requests"][0]["offers"][0]["offerId"],
+            sent[0].json().unwrap()["requests"][0]["offers"][0]["offerId"],
             "1000000001"
         );
         assert_json_write(
-            &sent[2],
+            &sent[1],
             &json!({"requests": [{"sku": SKU, "shipToLocationAvailability": {"quantity": 6}}]}),
         );
         assert_eq!(harness.kept_offer(&stale, SKU), None);
@@ -1225,8 +1216,47 @@ mod order_fulfilled {
     }
 }
 
+/// The host holds the credentials and the access token; the connector only
+/// names the credential on each call.
 mod tokens {
     use super::*;
+
+    /// The host's token exchanges among a call's egress records.
+    fn exchanges<T>(invocation: &Invocation<T>) -> Vec<&EgressRecord> {
+        invocation
+            .report
+            .egress
+            .iter()
+            .filter(|record| record.token_exchange)
+            .collect()
+    }
+
+    /// `METHOD /path -> status` of each egress record of a call, the
+    /// host's exchanges marked.
+    fn egress<T>(invocation: &Invocation<T>) -> Vec<String> {
+        invocation
+            .report
+            .egress
+            .iter()
+            .map(|record| {
+                format!(
+                    "{}{} {} -> {}",
+                    if record.token_exchange { "(host) " } else { "" },
+                    record.method,
+                    record.path,
+                    record.status.map_or("none".to_owned(), |s| s.to_string())
+                )
+            })
+            .collect()
+    }
+
+    /// Expires every access token eBay issued so far, as if eBay had
+    /// revoked them: the Sell APIs answer 401 errorId 1001 to them.
+    fn expire_issued_tokens(harness: &Harness) {
+        for token in harness.ebay.access_tokens() {
+            harness.ebay.expire_access_token(&token.token);
+        }
+    }
 
     #[tokio::test]
     async fn one_token_exchange_serves_a_burst_of_deliveries() {
@@ -1236,15 +1266,18 @@ mod tokens {
             .line_item_id
             .clone();
 
-        delivered(&harness.deliver(product_updated(product())).await);
-        delivered(&harness.deliver(inventory_updated(SKU, 3)).await);
-        delivered(
-            &harness
+        let invocations = [
+            harness.deliver(product_updated(product())).await,
+            harness.deliver(inventory_updated(SKU, 3)).await,
+            harness
                 .deliver(order_fulfilled(&order_id, &[&line], "UPS", "1Z1"))
                 .await,
-        );
-        delivered(&harness.deliver(product_updated(product())).await);
+            harness.deliver(product_updated(product())).await,
+        ];
 
+        invocations.iter().for_each(|invocation| {
+            delivered(invocation);
+        });
         assert_eq!(harness.token_requests(), 1);
         let tokens = harness.ebay.access_tokens();
         assert_eq!(tokens.len(), 1);
@@ -1252,18 +1285,36 @@ mod tokens {
             tokens[0].grant.scopes,
             [SCOPE_INVENTORY.to_owned(), SCOPE_FULFILLMENT.to_owned()]
         );
-        // Cached until a minute before eBay's two hours are up.
+        // The host exchanged the refresh token in the first call, before its
+        // first request, and the report names the credential.
+        let first = exchanges(&invocations[0]);
+        assert_eq!(first.len(), 1, "{:?}", invocations[0].report.egress);
         assert_eq!(
-            harness.cached_token_expiry(),
-            Some(tokens[0].issued_at + (7_200 - 60) * 1_000)
+            (first[0].method.as_str(), first[0].path.as_str()),
+            ("POST", TOKEN_PATH)
+        );
+        assert_eq!(first[0].status, Some(200));
+        assert_eq!(first[0].credential.as_deref(), Some("refresh_token"));
+        assert!(invocations[1..].iter().all(|i| exchanges(i).is_empty()));
+        assert!(
+            invocations
+                .iter()
+                .flat_map(|invocation| &invocation.report.egress)
+                .all(|record| record.credential.as_deref() == Some("refresh_token")),
+            "every call is authenticated with the refresh token's access token"
         );
         let requests = harness.ebay.recorder().requests();
+        assert_token_request(&requests[0], &harness.seller);
         assert!(
             requests[1..]
                 .iter()
                 .all(|request| bearer(request) == tokens[0].token),
             "every call carries the one token"
         );
+        // The token is not the connector's to keep: its state holds the
+        // offer only.
+        let kept: Vec<String> = harness.state.snapshot(harness.now()).into_keys().collect();
+        assert_eq!(kept, [format!("offer:EBAY_US:{SKU}")]);
     }
 
     #[tokio::test]
@@ -1271,17 +1322,25 @@ mod tokens {
         let harness = Harness::start().await;
         harness.list_product().await;
         harness.clock.advance(Duration::from_secs(7_200 - 61));
-        delivered(&harness.deliver(inventory_updated(SKU, 3)).await);
+        let still_cached = harness.deliver(inventory_updated(SKU, 3)).await;
+        delivered(&still_cached);
+        assert!(exchanges(&still_cached).is_empty());
         assert_eq!(harness.token_requests(), 1);
 
+        // A minute before eBay's two hours are up, the host renews it.
         harness.clock.advance(Duration::from_secs(2));
-        let (_, sent) = harness.deliver_and_record(inventory_updated(SKU, 3)).await;
+        let (renewed, sent) = harness.deliver_and_record(inventory_updated(SKU, 3)).await;
 
+        delivered(&renewed);
         assert_eq!(
             lines(&sent),
             [format!("POST {TOKEN_PATH}"), format!("POST {BULK_PATH}")]
         );
-        assert_eq!(harness.ebay.access_tokens().len(), 2);
+        assert_token_request(&sent[0], &harness.seller);
+        assert_eq!(exchanges(&renewed).len(), 1);
+        let tokens = harness.ebay.access_tokens();
+        assert_eq!(tokens.len(), 2);
+        assert_eq!(bearer(&sent[1]), tokens[1].token);
     }
 
     #[tokio::test]
@@ -1302,6 +1361,14 @@ mod tokens {
                 format!("POST {BULK_PATH}")
             ]
         );
+        assert_eq!(
+            egress(&invocation),
+            [
+                format!("POST {BULK_PATH} -> 401"),
+                format!("(host) POST {TOKEN_PATH} -> 200"),
+                format!("POST {BULK_PATH} -> 200"),
+            ]
+        );
         let tokens = harness.ebay.access_tokens();
         assert_eq!(tokens.len(), 2);
         assert_eq!(bearer(&sent[0]), first);
@@ -1316,21 +1383,24 @@ mod tokens {
     #[tokio::test]
     async fn a_token_refused_again_after_the_refresh_is_retried_later() {
         let harness = Harness::start().await;
+        harness.list_product().await;
         harness
             .ebay
             .fail_calls(EbayCall::AnyInventory, EbayError::invalid_access_token(), 2);
 
         let (invocation, sent) = harness.deliver_and_record(inventory_updated(SKU, 2)).await;
 
+        // The cached token refused, one new token, refused too: no second
+        // renewal, and the connector sees eBay's 401.
         assert_eq!(
             lines(&sent),
             [
-                format!("POST {TOKEN_PATH}"),
                 format!("POST {BULK_PATH}"),
                 format!("POST {TOKEN_PATH}"),
                 format!("POST {BULK_PATH}")
             ]
         );
+        assert_eq!(exchanges(&invocation).len(), 1);
         let retry_later = retry(&invocation);
         assert!(
             retry_later
@@ -1347,6 +1417,27 @@ mod tokens {
     }
 
     #[tokio::test]
+    async fn a_token_just_obtained_and_refused_is_not_renewed_in_the_same_call() {
+        let harness = Harness::start().await;
+        harness
+            .ebay
+            .fail_calls(EbayCall::AnyInventory, EbayError::invalid_access_token(), 1);
+
+        let (invocation, sent) = harness.deliver_and_record(inventory_updated(SKU, 2)).await;
+
+        // A new token would be refused the same way: the connector sees
+        // eBay's 401 and the delivery is retried later.
+        assert_eq!(
+            lines(&sent),
+            [format!("POST {TOKEN_PATH}"), format!("POST {BULK_PATH}")]
+        );
+        assert_eq!(
+            retry(&invocation).remote.as_ref().unwrap().code.as_deref(),
+            Some("1001")
+        );
+    }
+
+    #[tokio::test]
     async fn a_revoked_refresh_token_fails_without_calling_the_sell_apis() {
         let harness = Harness::start().await;
         harness
@@ -1356,16 +1447,46 @@ mod tokens {
         let (invocation, sent) = harness.deliver_and_record(product_updated(product())).await;
 
         assert_eq!(lines(&sent), [format!("POST {TOKEN_PATH}")]);
+        assert_eq!(
+            egress(&invocation),
+            [format!("(host) POST {TOKEN_PATH} -> 400")]
+        );
+        let failure = failed(&invocation);
+        assert_eq!(
+            failure.reason,
+            "eBay refused the refresh token (invalid_grant): it was revoked, has expired or was issued to another app; have the seller grant access again and set the new refresh token."
+        );
+        let remote = failure.remote.as_ref().unwrap();
+        assert_eq!(
+            (remote.status, remote.code.as_deref()),
+            (Some(400), Some("invalid_grant"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_revoked_while_a_token_is_cached_fails_at_the_renewal() {
+        let harness = Harness::start().await;
+        harness.list_product().await;
+        harness
+            .ebay
+            .revoke_refresh_token(&harness.seller.refresh_token);
+        expire_issued_tokens(&harness);
+
+        let (invocation, sent) = harness.deliver_and_record(inventory_updated(SKU, 2)).await;
+
+        assert_eq!(
+            lines(&sent),
+            [format!("POST {BULK_PATH}"), format!("POST {TOKEN_PATH}")]
+        );
         let failure = failed(&invocation);
         assert!(
             failure.reason.contains("refresh token (invalid_grant)"),
             "{}",
             failure.reason
         );
-        let remote = failure.remote.as_ref().unwrap();
         assert_eq!(
-            (remote.status, remote.code.as_deref()),
-            (Some(400), Some("invalid_grant"))
+            failure.remote.as_ref().unwrap().code.as_deref(),
+            Some("invalid_grant")
         );
     }
 
@@ -1382,11 +1503,19 @@ mod tokens {
         assert!(
             failure
                 .reason
-                .starts_with("eBay refused the app's client id or client secret (invalid_client)"),
+                .starts_with("eBay refused the app's client id or client secret (invalid_client); check the App ID and Cert ID of the production keyset"),
             "{}",
             failure.reason
         );
-        assert_eq!(failure.remote.as_ref().unwrap().status, Some(401));
+        let remote = failure.remote.as_ref().unwrap();
+        assert_eq!(
+            (remote.status, remote.code.as_deref()),
+            (Some(401), Some("invalid_client"))
+        );
+        assert_eq!(
+            egress(&invocation),
+            [format!("(host) POST {TOKEN_PATH} -> 401")]
+        );
     }
 
     #[tokio::test]
@@ -1424,12 +1553,26 @@ mod tokens {
         let invocation = harness.deliver(inventory_updated(SKU, 1)).await;
 
         let retry_later = retry(&invocation);
+        assert_eq!(
+            retry_later.reason,
+            "eBay's token endpoint answered HTTP 503 (temporarily_unavailable): The authorization server is temporarily unavailable."
+        );
         let remote = retry_later.remote.as_ref().unwrap();
         assert_eq!(
             (remote.status, remote.code.as_deref()),
             (Some(503), Some("temporarily_unavailable"))
         );
         assert_eq!(harness.ebay.recorder().len(), 1);
+        assert_eq!(
+            egress(&invocation),
+            [format!("(host) POST {TOKEN_PATH} -> 503")]
+        );
+
+        // Once eBay is back, the next attempt gets its token.
+        let (again, sent) = harness.deliver_and_record(product_updated(product())).await;
+        delivered(&again);
+        assert_eq!(lines(&sent)[0], format!("POST {TOKEN_PATH}"));
+        assert_eq!(exchanges(&again).len(), 1);
     }
 
     #[tokio::test]
@@ -1477,6 +1620,170 @@ mod tokens {
             "credential `refresh_token` is not set"
         );
         assert!(harness.ebay.recorder().is_empty());
+
+        // The app's keys only the host reads; it names the one missing.
+        let config = harness.config().without_credential("client_id");
+        let invocation = harness
+            .deliver_with(&config, &harness.state, inventory_updated(SKU, 1))
+            .await;
+
+        let failure = failed(&invocation);
+        assert!(
+            failure
+                .reason
+                .contains("needs credential 'client_id', which is not set"),
+            "{}",
+            failure.reason
+        );
+        assert!(failure.reason.ends_with("nothing was sent to eBay."));
+        assert!(harness.ebay.recorder().is_empty());
+    }
+}
+
+/// The component never holds a credential: the manifest lets it read none,
+/// and the host applies the refresh token's access token to its calls.
+mod credentials {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_secret_or_access_token_is_ever_in_the_components_memory() {
+        let harness = Harness::start().await;
+        harness.seed_order();
+        let (check, _) = harness.check(&harness.config()).await;
+        assert!(matches!(check.status, CheckStatus::Ok), "{check:?}");
+        delivered(&harness.deliver(product_updated(product())).await);
+        delivered(&harness.deliver(inventory_updated(SKU, 3)).await);
+        harness.sync(None, 10).await.unwrap();
+
+        let seller = &harness.seller;
+        let tokens = harness.ebay.access_tokens();
+        assert!(!tokens.is_empty());
+        let mut secrets = vec![
+            ("the client secret", seller.app.client_secret.as_str()),
+            ("the refresh token", seller.refresh_token.as_str()),
+        ];
+        secrets.extend(tokens.iter().map(|t| ("an access token", t.token.as_str())));
+        assert_no_secret_in_guest_memory(&harness.memory, &secrets);
+    }
+
+    #[test]
+    fn the_manifest_lets_the_component_read_no_credential() {
+        let (manifest, _) = guest("connectors/ebay");
+        let egress: Vec<String> = manifest
+            .allowed_origins
+            .patterns()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let companions: Vec<&str> = manifest
+            .credentials
+            .iter()
+            .filter_map(|credential| credential.auth.as_ref())
+            .flat_map(|auth| auth.scheme.companions())
+            .collect();
+        for credential in &manifest.credentials {
+            assert!(!credential.readable, "{} is readable", credential.key);
+            assert!(
+                credential.auth.is_some() || companions.contains(&credential.key.as_str()),
+                "{} is neither applied by the host nor a companion of a credential that is",
+                credential.key
+            );
+        }
+        let auth = manifest
+            .credential("refresh_token")
+            .and_then(|credential| credential.auth.as_ref())
+            .expect("the refresh token is applied by the host");
+        assert_eq!(auth.origins, egress);
+        let AuthScheme::OAuth2RefreshToken {
+            token_url,
+            client_id,
+            client_secret,
+            client_auth,
+            scopes,
+            apply,
+            renew_on_status,
+        } = &auth.scheme
+        else {
+            panic!(
+                "expected an OAuth refresh-token scheme, got {:?}",
+                auth.scheme
+            );
+        };
+        // A path, so that the sandbox's calls get the sandbox's tokens.
+        assert_eq!(token_url, TOKEN_PATH);
+        assert_eq!(
+            (client_id.as_str(), client_secret.as_str()),
+            ("client_id", "client_secret")
+        );
+        assert_eq!(*client_auth, ClientAuth::Basic);
+        assert_eq!(scopes.join(" "), SCOPES);
+        assert_eq!(
+            (apply.header.as_str(), apply.prefix.as_str()),
+            ("authorization", "Bearer ")
+        );
+        assert_eq!(renew_on_status, &[401]);
+    }
+
+    #[tokio::test]
+    async fn deliveries_work_without_the_component_reading_a_credential() {
+        let harness = Harness::start().await;
+
+        let (invocation, sent) = harness.deliver_and_record(product_updated(product())).await;
+
+        delivered(&invocation);
+        let report = &invocation.report;
+        assert!(
+            report.credentials_read.is_empty(),
+            "{:?}",
+            report.credentials_read
+        );
+        assert!(
+            report.credentials_refused.is_empty(),
+            "{:?}",
+            report.credentials_refused
+        );
+        // The host applied them: Basic on the exchange, the bearer token on
+        // every call, and the report names the credential, never a value.
+        assert_token_request(&sent[0], &harness.seller);
+        let token = &harness.ebay.access_tokens()[0].token;
+        assert!(sent[1..].iter().all(|request| bearer(request) == token));
+        assert!(
+            report
+                .egress
+                .iter()
+                .all(|record| record.credential.as_deref() == Some("refresh_token"))
+        );
+        let text = serde_json::to_string(report).unwrap();
+        for secret in [
+            harness.seller.refresh_token.as_str(),
+            harness.seller.app.client_secret.as_str(),
+            token.as_str(),
+        ] {
+            assert!(!text.contains(secret), "the report shows a secret: {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sandbox_gets_its_tokens_from_the_sandbox() {
+        let harness = Harness::start().await;
+        harness.list_product().await;
+        let config = harness.config().setting("environment", "sandbox");
+
+        let before = harness.ebay.recorder().len();
+        let invocation = harness
+            .deliver_with(&config, &harness.state, inventory_updated(SKU, 1))
+            .await;
+        let sent = harness.requests_since(before);
+
+        delivered(&invocation);
+        assert_eq!(
+            lines(&sent),
+            [format!("POST {TOKEN_PATH}"), format!("POST {BULK_PATH}")]
+        );
+        assert!(
+            sent.iter()
+                .all(|request| request.host == "api.sandbox.ebay.com")
+        );
     }
 }
 
@@ -1511,7 +1818,7 @@ mod connection {
             .collect();
         assert_eq!(
             steps["token"],
-            "refresh token accepted; access token valid for 7200 s"
+            "refresh token accepted; the host holds the access token"
         );
         assert_eq!(
             steps["orders"],
@@ -1538,7 +1845,7 @@ mod connection {
         );
         assert_eq!(
             check.message,
-            "eBay refused the app's client id or client secret (invalid_client); check the App ID and Cert ID of the production keyset."
+            "eBay refused the app's client id or client secret (invalid_client); check the App ID and Cert ID of the production keyset (its App ID contains -PRD-; one containing -SBX- is of the other environment's keyset, so set environment to match or use the production keyset)."
         );
         assert_eq!(lines(&sent), [format!("POST {TOKEN_PATH}")]);
         assert!(
@@ -1549,19 +1856,29 @@ mod connection {
     }
 
     #[tokio::test]
-    async fn a_sandbox_keyset_on_production_gets_a_hint() {
+    async fn refused_keys_are_named_with_the_environments_keyset() {
         let harness = Harness::start().await;
+        // A production keyset's App ID, on the sandbox: the connector never
+        // sees the App ID, so the hint says what the sandbox's looks like.
         let config = harness
             .config()
-            .credential("client_id", "MyShop-Sluice-SBX-1a2b3c4d5-6e7f8a9b");
+            .setting("environment", "sandbox")
+            .credential("client_id", "MyShop-Sluice-PRD-1a2b3c4d5-6e7f8a9b");
 
-        let (check, _) = harness.check(&config).await;
+        let (check, sent) = harness.check(&config).await;
 
         assert!(
             matches!(check.status, CheckStatus::Unauthorized),
             "{check:?}"
         );
-        assert!(check.message.ends_with("The App ID is of a sandbox keyset; set environment to sandbox or use the production keyset."), "{}", check.message);
+        assert!(
+            check
+                .message
+                .contains("the sandbox keyset (its App ID contains -SBX-; one containing -PRD- is of the other environment's keyset"),
+            "{}",
+            check.message
+        );
+        assert_eq!(sent[0].host, "api.sandbox.ebay.com");
     }
 
     #[tokio::test]
@@ -1597,9 +1914,18 @@ mod connection {
             matches!(check.status, CheckStatus::Misconfigured),
             "{check:?}"
         );
-        assert_eq!(
-            check.message,
-            "credential `client_id` is not set; credential `client_secret` is not set; nothing was sent to eBay."
+        // The host reads the app's keys; it names the first one missing.
+        assert!(
+            check.message.contains(
+                "credential 'refresh_token' needs credential 'client_id', which is not set"
+            ),
+            "{}",
+            check.message
+        );
+        assert!(
+            check.message.ends_with("nothing was sent to eBay."),
+            "{}",
+            check.message
         );
         assert!(sent.is_empty());
     }
@@ -1637,10 +1963,14 @@ mod connection {
             matches!(check.status, CheckStatus::Unreachable),
             "{check:?}"
         );
+        assert_eq!(
+            check.message,
+            "eBay's token endpoint answered HTTP 500 (server_error): There was an internal error in the authorization server."
+        );
         assert!(
-            check.message.contains("HTTP 500 (server_error)"),
-            "{}",
-            check.message
+            check
+                .steps
+                .contains(&("token".into(), "failed: server_error".into()))
         );
 
         harness.ebay.fail_calls(
@@ -1973,13 +2303,15 @@ mod sync {
         assert!(throttled.retryable);
         assert_eq!(throttled.remote.unwrap().status, Some(429));
 
+        // Revoked while the host holds a token: eBay refuses the token, and
+        // the host's renewal gets invalid_grant.
         harness
             .ebay
             .revoke_refresh_token(&harness.seller.refresh_token);
-        let revoked = harness
-            .sync_with_state(&MemoryState::default(), None, 10)
-            .await
-            .unwrap_err();
+        for token in harness.ebay.access_tokens() {
+            harness.ebay.expire_access_token(&token.token);
+        }
+        let revoked = harness.sync(None, 10).await.unwrap_err();
         assert!(!revoked.retryable);
         assert_eq!(
             revoked.remote.unwrap().code.as_deref(),
@@ -2015,26 +2347,6 @@ mod sync {
             invocation.report.egress[0].origin,
             "https://api.sandbox.ebay.com:443"
         );
-    }
-}
-
-impl Harness {
-    async fn sync_with_state(
-        &self,
-        state: &MemoryState,
-        cursor: Option<String>,
-        max_records: u32,
-    ) -> Result<SyncBatch, SyncError> {
-        let context = self.context(&self.config(), state);
-        let request = SyncRequest {
-            entity: "orders".into(),
-            cursor,
-            max_records,
-        };
-        let invocation = self.runtime.sync(&self.connector, context, request).await;
-        invocation
-            .result
-            .unwrap_or_else(|failure| panic!("the sync did not finish: {failure:?}"))
     }
 }
 

@@ -1,7 +1,9 @@
 //! The eBay connector through the whole service: a store configures it
 //! through the API, platform events go in, the fake eBay receives the
-//! listing, quantity and shipment calls, and the deliveries end delivered
-//! with eBay's ids, or dead-lettered with eBay's reason.
+//! listing, quantity and shipment calls (authenticated by the host with
+//! one access token it obtained and cached), and the deliveries end
+//! delivered with eBay's ids, or dead-lettered with eBay's reason, a
+//! revoked refresh token included.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ const SKU: &str = "TSHIRT-RED-M";
 
 struct Setup {
     ebay: FakeEbay,
+    seller: EbaySeller,
     service: TestService,
     config_id: String,
     _ca: Arc<TestCa>,
@@ -50,6 +53,7 @@ async fn setup() -> Setup {
     let config_id = created.body["id"].as_str().unwrap().to_owned();
     Setup {
         ebay,
+        seller,
         service,
         config_id,
         _ca: ca,
@@ -129,6 +133,15 @@ async fn every_event_type_reaches_ebay_and_a_refusal_dead_letters_with_ebays_rea
         .await;
     assert_eq!(tested.status, 200, "{:?}", tested.body);
     assert_eq!(tested.body["status"], "ok", "{:?}", tested.body);
+    // The host obtained the access token for the check: the exchange is in
+    // its report, named by the credential, and the component read none.
+    let egress = tested.body["report"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 2, "{egress:#?}");
+    assert_eq!(egress[0]["path"], "/identity/v1/oauth2/token");
+    assert_eq!(egress[0]["token_exchange"], true);
+    assert_eq!(egress[0]["status"], 200);
+    assert!(egress.iter().all(|r| r["credential"] == "refresh_token"));
+    assert_eq!(tested.body["report"]["credentials_read"], json!([]));
 
     // product.updated: item, offer, publish; the listing id comes back.
     let listed = setup
@@ -144,6 +157,16 @@ async fn every_event_type_reaches_ebay_and_a_refusal_dead_letters_with_ebays_rea
         panic!("expected one offer, got {offers:?}");
     };
     assert_eq!(listed["external_id"], json!(offer.listing_id));
+    // The deliveries use the token the check's exchange got.
+    let detail = service
+        .delivery(STORE, listed["id"].as_str().unwrap())
+        .await;
+    let report = &detail["attempts"][0]["report"];
+    let egress = report["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 3, "{report:#}");
+    assert!(egress.iter().all(|r| r.get("token_exchange").is_none()));
+    assert!(egress.iter().all(|r| r["credential"] == "refresh_token"));
+    assert_eq!(report["credentials_read"], json!([]), "{report:#}");
     assert_eq!(ebay.inventory_item(SKU).unwrap().quantity(), Some(10));
 
     // Again: the offer id comes from the configuration's state in the
@@ -229,9 +252,16 @@ async fn every_event_type_reaches_ebay_and_a_refusal_dead_letters_with_ebays_rea
     );
     assert_eq!(report["egress"][0]["status"], 400, "{report:#}");
 
-    // One token served the check and every delivery: it is cached in the
-    // configuration's state.
+    // One token served the check and every delivery: the host caches it
+    // for the configuration.
     assert_eq!(ebay.access_tokens().len(), 1);
+    let exchanges = ebay
+        .recorder()
+        .requests()
+        .iter()
+        .filter(|request| request.path == "/identity/v1/oauth2/token")
+        .count();
+    assert_eq!(exchanges, 1);
     let writes: Vec<&str> = ebay
         .changes()
         .iter()
@@ -254,6 +284,50 @@ async fn every_event_type_reaches_ebay_and_a_refusal_dead_letters_with_ebays_rea
             "bulk",
             "fulfillment"
         ]
+    );
+
+    // The seller revokes the app's access and eBay drops its token: the
+    // host's renewal is refused, and the delivery dead-letters with eBay's
+    // code and what to do.
+    ebay.revoke_refresh_token(&setup.seller.refresh_token);
+    for token in ebay.access_tokens() {
+        ebay.expire_access_token(&token.token);
+    }
+    let refused = setup
+        .deliver(
+            "evt_i2",
+            "inventory.updated",
+            json!({"sku": SKU, "quantity": 2}),
+            "dead",
+        )
+        .await;
+    assert_eq!(
+        refused["last_error"],
+        "eBay refused the refresh token (invalid_grant): it was revoked, has expired or was issued to another app; have the seller grant access again and set the new refresh token. (remote: HTTP 400, invalid_grant, the provided authorization refresh token is invalid or was issued to another client)"
+    );
+    let detail = service
+        .delivery(STORE, refused["id"].as_str().unwrap())
+        .await;
+    let report = &detail["attempts"][0]["report"];
+    let steps: Vec<(&str, bool, u64)> = report["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap(),
+                r.get("token_exchange").is_some(),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("/sell/inventory/v1/bulk_update_price_quantity", false, 401),
+            ("/identity/v1/oauth2/token", true, 400),
+        ],
+        "{report:#}"
     );
     setup.service.stop().await;
 }

@@ -1,9 +1,10 @@
 //! The shipped Google Shopping connector, run in the real host runtime
-//! against the fake Google over TLS: the service account's assertion is
-//! signed inside the component and verified by the fake's token endpoint,
-//! each event type reaches the Merchant API as the exact request Google
-//! expects, tokens are cached and refreshed once, and every documented error
-//! maps to the right outcome.
+//! against the fake Google over TLS: the component holds no secret, the host
+//! signs the service account's assertion (verified by the fake's token
+//! endpoint), caches the access token, renews it shortly before it expires
+//! and once when Google refuses it; each event type reaches the Merchant API
+//! as the exact request Google expects, and every documented error, Google's
+//! or the host's, maps to the right outcome.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,16 +15,20 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sluice_core::{Clock, ManualClock, SharedClock};
+use sluice_manifest::AuthScheme;
 use sluice_runtime::types::{
     CheckStatus, ConnectionCheck, DeliveryOutcome, Event, PermanentFailure,
 };
-use sluice_runtime::{Invocation, LoadedConnector, MemoryState, Runtime};
+use sluice_runtime::{Invocation, LoadedConnector, MemoryInspector, MemoryState, Runtime};
 use sluice_tests::fakes::google::{
     AccountAccess, ApiError, CONTENT_SCOPE, FakeGoogle, GoogleOptions, MerchantCall, Price,
     ProductChange, RpcStatus, ServiceAccount, TokenFailure,
 };
 use sluice_tests::guests::guest;
-use sluice_tests::sandbox::{call_context, check_result, delivered, event, failed, retry, runtime};
+use sluice_tests::sandbox::{
+    assert_no_secret_in_guest_memory, call_context, check_result, delivered, event, failed,
+    inspected_runtime, retry,
+};
 use sluice_tests::{FakeServer, RateLimit, RecordedRequest, TestCa};
 
 const TOKEN_ORIGIN: &str = "https://oauth2.googleapis.com:443";
@@ -31,12 +36,15 @@ const MERCHANT_ORIGIN: &str = "https://merchantapi.googleapis.com:443";
 const MERCHANT_HOST: &str = "merchantapi.googleapis.com";
 const TOKEN_HOST: &str = "oauth2.googleapis.com";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const KEY_CREDENTIAL: &str = "service_account_key";
 const SKU: &str = "TSHIRT-RED-M";
 const INPUT_ID: &str = "en~US~TSHIRT-RED-M";
 
 struct Harness {
     google: FakeGoogle,
     runtime: Runtime,
+    /// Every linear memory the connector's instances had.
+    memory: Arc<MemoryInspector>,
     connector: Arc<LoadedConnector>,
     /// The clock of both the host and the fake, so assertions are current.
     clock: Arc<ManualClock>,
@@ -78,7 +86,7 @@ impl Harness {
             }
             None => None,
         };
-        let runtime = runtime(&ca, overrides);
+        let (runtime, memory) = inspected_runtime(&ca, overrides);
         let (manifest, bytes) = guest("connectors/google-shopping");
         let connector = runtime.load(manifest, bytes).await.unwrap();
         let account = google.add_merchant_account(AccountAccess::Granted);
@@ -87,6 +95,7 @@ impl Harness {
         Self {
             google,
             runtime,
+            memory,
             connector,
             clock,
             state: MemoryState::default(),
@@ -265,7 +274,9 @@ fn inventory_updated(sku: &str, quantity: u64) -> Event {
     )
 }
 
-/// The report's requests as `(method, origin, path, status)`.
+/// The report's requests as `(method, origin, path, status)`. Every one
+/// carries the service account's credential, applied by the host, and the
+/// host's own token exchanges are marked as such.
 fn egress<T>(invocation: &Invocation<T>) -> Vec<(String, String, String, Option<u16>)> {
     invocation
         .report
@@ -274,6 +285,16 @@ fn egress<T>(invocation: &Invocation<T>) -> Vec<(String, String, String, Option<
         .map(|record| {
             assert_eq!(record.refused, None, "{record:?}");
             assert_eq!(record.error, None, "{record:?}");
+            assert_eq!(
+                record.credential.as_deref(),
+                Some(KEY_CREDENTIAL),
+                "{record:?}"
+            );
+            assert_eq!(
+                record.token_exchange,
+                record.origin == TOKEN_ORIGIN,
+                "{record:?}"
+            );
             (
                 record.method.clone(),
                 record.origin.clone(),
@@ -322,16 +343,38 @@ fn bearer(request: &RecordedRequest) -> &str {
 mod token_exchange {
     use super::*;
 
+    #[tokio::test]
+    async fn no_key_or_access_token_is_ever_in_the_components_memory() {
+        let harness = Harness::start().await;
+        assert_eq!(check_result(&harness.check().await).status, CheckStatus::Ok);
+        delivered(&harness.deliver(product_updated()).await);
+        delivered(&harness.deliver(inventory_updated("TSHIRT-RED-M", 3)).await);
+
+        let key_file: Value = serde_json::from_str(&harness.key_file).unwrap();
+        let private_key = key_file["private_key"].as_str().unwrap();
+        // The PEM's armour is public text; its body is the key.
+        let body: String = private_key
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let tokens = harness.google.access_tokens();
+        assert!(!tokens.is_empty());
+        let mut secrets = vec![("the private key", body.as_str())];
+        secrets.extend(tokens.iter().map(|t| ("an access token", t.token.as_str())));
+        assert_no_secret_in_guest_memory(&harness.memory, &secrets);
+    }
+
     fn decode(part: &str) -> Value {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
     }
 
     #[tokio::test]
-    async fn the_assertion_is_signed_in_the_component_with_the_key_files_identity() {
+    async fn the_host_signs_the_assertion_with_the_key_files_identity() {
         let harness = Harness::start().await;
 
-        harness.insert_product().await;
+        let invocation = harness.deliver(product_updated()).await;
 
+        delivered(&invocation);
         let [token_request] = harness.token_requests().try_into().unwrap();
         assert_eq!(token_request.method, "POST");
         assert_eq!(token_request.path, "/token");
@@ -368,6 +411,70 @@ mod token_exchange {
         assert_eq!(issued.scopes, [CONTENT_SCOPE]);
         let [insert] = harness.merchant_requests().try_into().unwrap();
         assert_eq!(bearer(&insert), issued.token);
+        // The exchange is the host's, in the call's report under the
+        // credential's key; the component asked for nothing but the insert.
+        assert_eq!(
+            egress(&invocation),
+            [
+                token_exchange(),
+                request("POST", MERCHANT_ORIGIN, &harness.insert_path(), 200)
+            ]
+        );
+        assert!(invocation.report.credentials_read.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_component_holds_no_credential_and_delivers_with_the_hosts_token() {
+        let (manifest, _) = sluice_tests::guests::guest("connectors/google-shopping");
+        let [credential] = manifest.credentials.as_slice() else {
+            panic!("one credential, the key: {:?}", manifest.credentials);
+        };
+        assert_eq!(credential.key, KEY_CREDENTIAL);
+        assert!(!credential.readable, "the component may not read the key");
+        let auth = credential.auth.as_ref().expect("the host applies the key");
+        assert_eq!(auth.origins, ["https://merchantapi.googleapis.com"]);
+        let AuthScheme::OAuth2JwtBearer {
+            token_url,
+            scopes,
+            apply,
+            renew_on_status,
+        } = &auth.scheme
+        else {
+            panic!("expected oauth2-jwt-bearer, got {:?}", auth.scheme);
+        };
+        assert_eq!(token_url, "https://oauth2.googleapis.com/token");
+        assert_eq!(scopes, &[CONTENT_SCOPE]);
+        assert_eq!(
+            (apply.header.as_str(), apply.prefix.as_str()),
+            ("authorization", "Bearer ")
+        );
+        assert_eq!(renew_on_status, &[401]);
+        assert!(
+            auth.scheme.companions().is_empty(),
+            "no client id or secret"
+        );
+
+        let harness = Harness::start().await;
+        let delivery = harness.deliver(product_updated()).await;
+        let check = harness.check().await;
+
+        delivered(&delivery);
+        assert_eq!(check_result(&check).status, CheckStatus::Ok);
+        for report in [&delivery.report, &check.report] {
+            assert!(report.credentials_read.is_empty(), "{report:?}");
+            assert!(report.credentials_refused.is_empty(), "{report:?}");
+            // Nothing the component logged or printed holds the key or the
+            // token.
+            let said =
+                serde_json::to_string(&(&report.logs, &report.stdout, &report.stderr)).unwrap();
+            assert!(!said.contains("PRIVATE KEY"), "{said}");
+            assert!(
+                !said.contains(&harness.google.access_tokens()[0].token),
+                "{said}"
+            );
+        }
+        // Nor did it keep a token of its own.
+        assert!(harness.state.snapshot(harness.clock.now_ms()).is_empty());
     }
 
     #[tokio::test]
@@ -414,8 +521,20 @@ mod token_exchange {
                 .all(|request| bearer(request) == issued.token)
         );
 
-        // Google's token lives 3599 s; a minute before that it is replaced.
-        harness.clock.advance(Duration::from_secs(3599 - 60));
+        // Google's token lives 3599 s; a second before the host's renewal
+        // point it still serves, a minute before expiry it is replaced.
+        harness.clock.advance(Duration::from_secs(3599 - 61));
+        let still = harness.deliver(inventory_updated(SKU, 1)).await;
+        assert_eq!(
+            egress(&still),
+            [request(
+                "PATCH",
+                MERCHANT_ORIGIN,
+                &harness.input_path(INPUT_ID),
+                200
+            )]
+        );
+        harness.clock.advance(Duration::from_secs(1));
         let later = harness.deliver(inventory_updated(SKU, 0)).await;
 
         delivered(&later);
@@ -428,12 +547,13 @@ mod token_exchange {
         );
         let tokens = harness.google.access_tokens();
         assert_eq!(tokens.len(), 2);
+        assert_eq!(harness.token_requests().len(), 2);
         let last = harness.merchant_requests().pop().unwrap();
         assert_eq!(bearer(&last), tokens[1].token);
     }
 
     #[tokio::test]
-    async fn a_revoked_token_is_refreshed_once_within_the_delivery() {
+    async fn a_revoked_token_is_renewed_once_within_the_delivery() {
         let harness = Harness::start().await;
         harness.insert_product().await;
         let [first] = harness.google.access_tokens().try_into().unwrap();
@@ -456,6 +576,8 @@ mod token_exchange {
         let requests = harness.merchant_requests();
         assert_eq!(bearer(&requests[1]), first.token);
         assert_eq!(bearer(&requests[2]), tokens[1].token);
+        // The host sent the same patch again.
+        assert_eq!(requests[1].body, requests[2].body);
         let stored = harness
             .google
             .product_input(harness.account, INPUT_ID)
@@ -471,8 +593,9 @@ mod token_exchange {
     }
 
     #[tokio::test]
-    async fn a_fresh_token_refused_again_fails_with_unauthenticated_after_one_refresh() {
+    async fn a_renewed_token_refused_again_fails_with_unauthenticated_after_one_renewal() {
         let harness = Harness::start().await;
+        harness.insert_product().await;
         harness.google.fail_merchant_calls(
             MerchantCall::Any,
             ApiError::from(RpcStatus::Unauthenticated),
@@ -486,9 +609,10 @@ mod token_exchange {
         assert_eq!(remote.status, Some(401));
         assert_eq!(remote.code.as_deref(), Some("UNAUTHENTICATED"));
         assert!(
-            failure
-                .reason
-                .starts_with("Google refused a freshly issued access token"),
+            failure.reason.starts_with(&format!(
+                "Google refused the service account's access token to insert product {SKU}: \
+                 UNAUTHENTICATED"
+            )),
             "{}",
             failure.reason
         );
@@ -496,13 +620,13 @@ mod token_exchange {
         assert_eq!(
             egress(&invocation),
             [
-                token_exchange(),
                 request("POST", MERCHANT_ORIGIN, &insert, 401),
                 token_exchange(),
                 request("POST", MERCHANT_ORIGIN, &insert, 401),
             ]
         );
-        assert!(harness.google.changes().is_empty());
+        assert_eq!(harness.token_requests().len(), 2, "no second renewal");
+        assert_eq!(harness.google.changes().len(), 1, "only the first insert");
     }
 
     #[tokio::test]
@@ -519,13 +643,13 @@ mod token_exchange {
         assert_eq!(remote.status, Some(400));
         assert_eq!(remote.code.as_deref(), Some("invalid_grant"));
         assert_eq!(remote.message.as_deref(), Some("Invalid JWT Signature."));
-        assert!(
-            failure
-                .reason
-                .contains("Invalid JWT Signature. (invalid_grant)"),
-            "{}",
-            failure.reason
+        assert_eq!(
+            failure.reason,
+            "Google refused the service account key in credential `service_account_key`: \
+             Invalid JWT Signature. (invalid_grant); the key was deleted or does not belong to \
+             the service account; create a new JSON key"
         );
+        // The host tried once and did not send the insert.
         assert_eq!(
             egress(&invocation),
             [request("POST", TOKEN_ORIGIN, "/token", 400)]
@@ -541,15 +665,64 @@ mod token_exchange {
         let invocation = harness.deliver(product_updated()).await;
 
         let failure = failed(&invocation);
+        let remote = failure.remote.as_ref().unwrap();
+        assert_eq!(remote.code.as_deref(), Some("invalid_grant"));
         assert_eq!(
-            failure.remote.as_ref().unwrap().message.as_deref(),
+            remote.message.as_deref(),
             Some("Invalid grant: account not found")
         );
         assert!(
-            failure.reason.contains("does not exist"),
+            failure.reason.contains(
+                "Invalid grant: account not found (invalid_grant); the service account in the \
+                 key does not exist"
+            ),
             "{}",
             failure.reason
         );
+        assert!(harness.merchant_requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_key_file_that_is_no_key_fails_with_the_hosts_credential_unreadable() {
+        let harness = Harness::start().await;
+
+        for not_a_key in [
+            r#"{"type":"authorized_user","client_id":"1.apps.googleusercontent.com"}"#,
+            "-----BEGIN PRIVATE KEY-----",
+            r#"{"client_email":"sa@p.iam.gserviceaccount.com","private_key":"not a PEM"}"#,
+        ] {
+            let invocation = harness
+                .deliver_with(&harness.settings(), not_a_key, product_updated())
+                .await;
+
+            let failure = failed(&invocation);
+            assert!(
+                failure.reason.starts_with(
+                    "credential `service_account_key` is not a service account JSON key Sluice \
+                     can sign in with (the host could not obtain an access token for credential \
+                     'service_account_key'"
+                ),
+                "{}",
+                failure.reason
+            );
+            assert!(
+                failure.reason.ends_with(
+                    "create a key of type JSON for the service account in the Google Cloud \
+                     console and paste the whole file"
+                ),
+                "{}",
+                failure.reason
+            );
+            assert!(!failure.reason.contains("not a PEM"), "{}", failure.reason);
+            assert!(failure.remote.is_none(), "Google was not asked");
+            // The host answered without sending anything.
+            assert!(
+                invocation.report.egress.is_empty(),
+                "{:?}",
+                invocation.report
+            );
+        }
+        assert!(harness.requests().is_empty());
     }
 
     #[tokio::test]
@@ -562,15 +735,29 @@ mod token_exchange {
         let invocation = harness.deliver(product_updated()).await;
 
         let retry = retry(&invocation);
-        assert_eq!(retry.reason, "Google's token endpoint answered HTTP 503");
+        assert!(
+            retry
+                .reason
+                .starts_with("Google's token endpoint issued no access token: "),
+            "{}",
+            retry.reason
+        );
+        assert!(retry.reason.contains("503"), "{}", retry.reason);
         assert_eq!(
-            retry.remote.as_ref().unwrap().code.as_deref(),
-            Some("temporarily_unavailable")
+            egress(&invocation),
+            [request("POST", TOKEN_ORIGIN, "/token", 503)]
         );
         assert!(harness.merchant_requests().is_empty());
 
         let again = harness.deliver(product_updated()).await;
         delivered(&again);
+        assert_eq!(
+            egress(&again),
+            [
+                token_exchange(),
+                request("POST", MERCHANT_ORIGIN, &harness.insert_path(), 200)
+            ]
+        );
     }
 }
 
@@ -780,8 +967,8 @@ mod product_updated {
         );
         assert!(
             failure.reason.contains(&format!(
-                "add service account {} as a user of Merchant Center account {}",
-                harness.google.service_account().client_email(),
+                "add the service account (client_email in its JSON key) as a user of Merchant \
+                 Center account {}",
                 harness.account
             )),
             "{}",
@@ -1036,21 +1223,6 @@ mod google_errors {
         );
         assert!(no_key.report.egress.is_empty());
 
-        let not_a_key = harness
-            .deliver_with(
-                &harness.settings(),
-                r#"{"type":"authorized_user"}"#,
-                product_updated(),
-            )
-            .await;
-        assert!(
-            failed(&not_a_key)
-                .reason
-                .starts_with("credential `service_account_key` is not a service account JSON key"),
-            "{}",
-            failed(&not_a_key).reason
-        );
-
         let mut settings = harness.settings();
         settings.remove(0);
         let no_merchant = harness
@@ -1092,18 +1264,17 @@ mod connection_check {
     }
 
     #[tokio::test]
-    async fn a_working_configuration_exchanges_a_token_and_reads_the_data_source() {
+    async fn a_working_configuration_reads_the_data_source_with_the_hosts_token() {
         let harness = Harness::start().await;
 
         let invocation = harness.check().await;
 
         let check = check_result(&invocation);
         assert_eq!(check.status, CheckStatus::Ok, "{check:?}");
-        let email = harness.google.service_account().client_email();
         assert_eq!(
             check.message,
             format!(
-                "Google accepted service account {email}; products go to data source \"Sluice\" \
+                "Google accepted the service account key; products go to data source \"Sluice\" \
                  ({}) of Merchant Center account {}.",
                 harness.data_source, harness.account
             )
@@ -1113,7 +1284,7 @@ mod connection_check {
             [
                 (
                     "token".to_owned(),
-                    format!("Google issued an access token to {email}")
+                    "the host signed in as the service account".to_owned()
                 ),
                 (
                     "data_source".to_owned(),
@@ -1134,6 +1305,18 @@ mod connection_check {
             ]
         );
         assert!(harness.google.changes().is_empty());
+
+        // The token the check's exchange obtained serves the deliveries.
+        let delivery = harness.deliver(product_updated()).await;
+        assert_eq!(
+            egress(&delivery),
+            [request(
+                "POST",
+                MERCHANT_ORIGIN,
+                &harness.insert_path(),
+                200
+            )]
+        );
     }
 
     #[tokio::test]
@@ -1145,18 +1328,15 @@ mod connection_check {
 
         let check = check_result(&invocation);
         assert_eq!(check.status, CheckStatus::Unauthorized, "{check:?}");
-        assert!(
-            check.message.starts_with(&format!(
-                "Google refused the key of service account {}: Invalid JWT Signature. (invalid_grant)",
-                harness.google.service_account().client_email()
-            )),
-            "{}",
-            check.message
+        assert_eq!(
+            check.message,
+            "Google refused the service account key in credential `service_account_key`: \
+             Invalid JWT Signature. (invalid_grant); the key was deleted or does not belong to \
+             the service account; create a new JSON key."
         );
-        assert!(
-            check.message.contains("create a new JSON key"),
-            "{}",
-            check.message
+        assert_eq!(
+            check.steps,
+            [("token".to_owned(), "refused: invalid_grant".to_owned())]
         );
         assert_eq!(
             egress(&invocation),
@@ -1176,11 +1356,10 @@ mod connection_check {
         let check = check_result(&invocation);
         assert_eq!(check.status, CheckStatus::Unauthorized, "{check:?}");
         assert!(
-            check.message.starts_with(&format!(
-                "Service account {} has no access to Merchant Center account 987654321 \
-                 (PERMISSION_DENIED: The caller does not have access to the accounts: [987654321])",
-                harness.google.service_account().client_email()
-            )),
+            check.message.starts_with(
+                "The service account has no access to Merchant Center account 987654321 \
+                 (PERMISSION_DENIED: The caller does not have access to the accounts: [987654321])"
+            ),
             "{}",
             check.message
         );
@@ -1240,12 +1419,27 @@ mod connection_check {
             "credential `service_account_key` is not set."
         );
 
+        // The host reads the key and finds it is none: nothing is sent.
         let not_json = harness
             .check_with(&harness.settings(), "-----BEGIN PRIVATE KEY-----")
             .await;
         let check = check_result(&not_json);
         assert_eq!(check.status, CheckStatus::Misconfigured, "{check:?}");
-        assert!(check.message.contains("is not a service account JSON key"));
+        assert!(
+            check.message.starts_with(
+                "Credential `service_account_key` is not a service account JSON key Sluice can \
+                 sign in with"
+            ),
+            "{}",
+            check.message
+        );
+        assert_eq!(
+            check.steps,
+            [(
+                "token".to_owned(),
+                "not requested: the key cannot be read".to_owned()
+            )]
+        );
         assert!(harness.requests().is_empty());
     }
 
@@ -1263,5 +1457,27 @@ mod connection_check {
         let check = check_result(&invocation);
         assert_eq!(check.status, CheckStatus::Unreachable, "{check:?}");
         assert!(check.message.contains("UNAVAILABLE"), "{}", check.message);
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_token_endpoint_is_unreachable() {
+        let harness = Harness::start().await;
+        harness
+            .google
+            .fail_token_requests(TokenFailure::Unavailable, 1);
+
+        let invocation = harness.check().await;
+
+        let check = check_result(&invocation);
+        assert_eq!(check.status, CheckStatus::Unreachable, "{check:?}");
+        assert!(
+            check
+                .message
+                .starts_with("Google's token endpoint issued no access token ("),
+            "{}",
+            check.message
+        );
+        assert!(check.message.ends_with("try again later."));
+        assert!(harness.merchant_requests().is_empty());
     }
 }

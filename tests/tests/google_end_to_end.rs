@@ -1,7 +1,9 @@
 //! The Google Shopping connector through the whole service: a store admin
-//! installs it with a service account key, tests the connection, and
-//! platform events become Merchant API writes on the fake Google; a product
-//! Google refuses is dead-lettered with Google's reason.
+//! installs it with a service account key, which the host signs in with
+//! (the component never reads it), tests the connection, and platform
+//! events become Merchant API writes on the fake Google; a product Google
+//! refuses, or a key Google refuses, is dead-lettered with Google's reason,
+//! and a token endpoint outage is retried.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,7 +11,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sluice_tests::TestCa;
-use sluice_tests::fakes::google::{AccountAccess, FakeGoogle, GoogleOptions, Price, ProductChange};
+use sluice_tests::fakes::google::{
+    AccountAccess, FakeGoogle, GoogleOptions, Price, ProductChange, TokenFailure,
+};
 use sluice_tests::service::{Options, TestService};
 
 const STORE: &str = "s1";
@@ -28,7 +32,13 @@ struct Setup {
 }
 
 impl Setup {
+    /// No retries: a failure dead-letters at once.
     async fn start() -> Self {
+        Self::with_retries(vec![]).await
+    }
+
+    /// Retries after the delays of `schedule_seconds`.
+    async fn with_retries(schedule_seconds: Vec<u64>) -> Self {
         let ca = Arc::new(TestCa::new().unwrap());
         let google = FakeGoogle::start(&ca, GoogleOptions::unthrottled())
             .await
@@ -41,7 +51,10 @@ impl Setup {
                 .into_iter()
                 .collect::<BTreeMap<_, _>>(),
             ca: Some(ca.clone()),
-            configure: Box::new(|config| config.delivery.retry.schedule_seconds = vec![]),
+            configure: Box::new(move |config| {
+                config.delivery.retry.schedule_seconds = schedule_seconds;
+                config.delivery.retry.jitter = 0.0;
+            }),
             ..Options::default()
         })
         .await;
@@ -141,6 +154,16 @@ async fn product_and_inventory_events_reach_google_and_are_delivered() {
         .await;
     assert_eq!(tested.status, 200, "{:?}", tested.body);
     assert_eq!(tested.body["status"], "ok", "{:#}", tested.body);
+    // The host obtained the token for the check, under the credential's key.
+    let check_egress = &tested.body["report"]["egress"];
+    assert_eq!(
+        check_egress[0]["origin"],
+        "https://oauth2.googleapis.com:443"
+    );
+    assert_eq!(check_egress[0]["token_exchange"], true, "{check_egress:#}");
+    assert_eq!(check_egress[0]["credential"], "service_account_key");
+    assert_eq!(check_egress[1]["credential"], "service_account_key");
+    assert_eq!(check_egress[1].get("token_exchange"), None);
 
     setup
         .send("evt_product_1", "product.updated", product())
@@ -150,13 +173,18 @@ async fn product_and_inventory_events_reach_google_and_are_delivered() {
     assert_eq!(delivery["external_id"], setup.input_name().as_str());
     assert_eq!(delivery["attempts"][0]["outcome"], "delivered");
     let report = &delivery["attempts"][0]["report"];
+    let [insert] = report["egress"].as_array().unwrap().as_slice() else {
+        panic!("one request, with the check's token: {report:#}");
+    };
     assert_eq!(
-        report["egress"][0]["path"],
+        insert["path"],
         format!(
             "/products/v1/accounts/{}/productInputs:insert",
             setup.account
         )
     );
+    assert_eq!(insert["credential"], "service_account_key");
+    assert_eq!(report["credentials_read"], json!([]), "{report:#}");
     let changes = setup.google.wait_for_changes(1, WAIT).await.unwrap();
     let ProductChange::Inserted(inserted) = &changes[0] else {
         panic!("expected an insert, got {changes:?}");
@@ -204,9 +232,19 @@ async fn product_and_inventory_events_reach_google_and_are_delivered() {
         json!({"productAttributes": {"availability": "OUT_OF_STOCK"}})
     );
 
-    // The check's token was cached in the configuration's state and served
+    // The host cached the check's token for the configuration and it served
     // both deliveries.
     assert_eq!(setup.google.access_tokens().len(), 1);
+    let bearers: Vec<String> = setup
+        .google
+        .recorder()
+        .requests()
+        .iter()
+        .filter_map(|request| request.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(bearers.len(), 3, "the check's read and both writes");
+    let token = &setup.google.access_tokens()[0].token;
+    assert!(bearers.iter().all(|b| *b == format!("Bearer {token}")));
     setup.service.stop().await;
 }
 
@@ -244,5 +282,66 @@ async fn a_product_google_refuses_is_dead_lettered_with_googles_reason() {
         "{last_error}"
     );
     assert!(setup.google.changes().is_empty());
+    setup.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_google_refuses_is_dead_lettered_with_the_token_endpoints_code() {
+    let setup = Setup::start().await;
+    setup.google.delete_service_account();
+
+    setup
+        .send("evt_product_3", "product.updated", product())
+        .await;
+
+    let delivery = setup.finished_delivery("evt_product_3", "dead").await;
+    let attempts = delivery["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "a refused key is not retried");
+    assert_eq!(attempts[0]["outcome"], "failed");
+    assert_eq!(attempts[0]["http_status"], 400, "the token endpoint's");
+    let egress = &attempts[0]["report"]["egress"];
+    assert_eq!(egress.as_array().unwrap().len(), 1, "{egress:#}");
+    assert_eq!(egress[0]["token_exchange"], true);
+    let last_error = delivery["last_error"].as_str().unwrap();
+    assert!(
+        last_error.starts_with(
+            "Google refused the service account key in credential `service_account_key`: \
+             Invalid grant: account not found (invalid_grant); the service account in the key \
+             does not exist"
+        ),
+        "{last_error}"
+    );
+    assert!(
+        last_error.ends_with("(remote: HTTP 400, invalid_grant, Invalid grant: account not found)"),
+        "{last_error}"
+    );
+    assert!(setup.google.changes().is_empty());
+    setup.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_outage_is_retried_and_the_product_then_delivered() {
+    let setup = Setup::with_retries(vec![0]).await;
+    setup
+        .google
+        .fail_token_requests(TokenFailure::Unavailable, 1);
+
+    setup
+        .send("evt_product_4", "product.updated", product())
+        .await;
+
+    let delivery = setup.finished_delivery("evt_product_4", "delivered").await;
+    let attempts = delivery["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{delivery:#}");
+    assert_eq!(attempts[0]["outcome"], "retry");
+    assert_eq!(attempts[0]["http_status"], 503);
+    let error = attempts[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Google's token endpoint issued no access token"),
+        "{error}"
+    );
+    assert_eq!(attempts[1]["outcome"], "delivered");
+    assert_eq!(delivery["external_id"], setup.input_name().as_str());
+    assert_eq!(setup.google.access_tokens().len(), 1);
     setup.service.stop().await;
 }

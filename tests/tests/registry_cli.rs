@@ -50,8 +50,8 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
 
     let (code, out, err) = sluice(d, &["connector", "pack", slack.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("slack-0.1.0.sluicepkg"), "{out}");
-    let unsigned = std::fs::read(d.join("slack-0.1.0.sluicepkg")).unwrap();
+    assert!(out.contains("slack-0.2.0.sluicepkg"), "{out}");
+    let unsigned = std::fs::read(d.join("slack-0.2.0.sluicepkg")).unwrap();
     let (code, _, err) = sluice(
         d,
         &[
@@ -74,7 +74,7 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
         &[
             "connector",
             "verify",
-            "slack-0.1.0.sluicepkg",
+            "slack-0.2.0.sluicepkg",
             "--trust",
             "trust.toml",
         ],
@@ -87,7 +87,7 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
         &[
             "connector",
             "sign",
-            "slack-0.1.0.sluicepkg",
+            "slack-0.2.0.sluicepkg",
             "--key",
             "acme.key",
         ],
@@ -100,17 +100,17 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
         &[
             "connector",
             "verify",
-            "slack-0.1.0.sluicepkg",
+            "slack-0.2.0.sluicepkg",
             "--trust",
             "trust.toml",
         ],
     );
     assert_eq!(code, 0, "{err}");
     for expected in [
-        "slack 0.1.0 (Slack)",
+        "slack 0.2.0 (Slack)",
         "publisher    Acme (key ",
         "origins      https://hooks.slack.com, https://slack.com",
-        "credentials  webhook_url (url, readable by the component), bot_token (secret, readable by the component), signing_secret (secret, readable by the component)",
+        "credentials  webhook_url (url, applied by the host (url) to https://hooks.slack.com), bot_token (secret, applied by the host (bearer) to https://slack.com), signing_secret (secret)",
         "limits       timeout 10000 ms, memory 32 MiB",
         "worlds       delivery, inbound",
         "sluice:connector/deliverer@0.1.1",
@@ -124,7 +124,7 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
         &[
             "connector",
             "verify",
-            "slack-0.1.0.sluicepkg",
+            "slack-0.2.0.sluicepkg",
             "--trust",
             "trust.toml",
             "--max-memory-mib",
@@ -137,7 +137,7 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
         "{err}"
     );
 
-    let mut tampered = std::fs::read(d.join("slack-0.1.0.sluicepkg")).unwrap();
+    let mut tampered = std::fs::read(d.join("slack-0.2.0.sluicepkg")).unwrap();
     let at = tampered.len() / 2;
     tampered[at] ^= 1;
     std::fs::write(d.join("tampered.sluicepkg"), tampered).unwrap();
@@ -162,8 +162,8 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
         &[
             "connector",
             "push",
-            "slack-0.1.0.sluicepkg",
-            "dir://registry/slack:0.1.0",
+            "slack-0.2.0.sluicepkg",
+            "dir://registry/slack:0.2.0",
         ],
     );
     assert_eq!(code, 0, "{err}");
@@ -185,7 +185,7 @@ fn a_publisher_packs_signs_verifies_pushes_and_pulls_with_the_cli() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         std::fs::read(d.join("pulled.sluicepkg")).unwrap(),
-        std::fs::read(d.join("slack-0.1.0.sluicepkg")).unwrap()
+        std::fs::read(d.join("slack-0.2.0.sluicepkg")).unwrap()
     );
 
     let (code, _, err) = sluice(d, &["connector", "pull", "dir://registry/slack"]);

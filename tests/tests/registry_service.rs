@@ -136,15 +136,15 @@ async fn a_signed_package_installs_activates_and_delivers_with_the_version_recor
     } = setup(Backend::Sqlite).await;
     let bundled = service.get("/v1/connectors/slack/versions").await;
     assert_eq!(bundled.status, 200, "{:?}", bundled.body);
-    assert_eq!(bundled.body["active_version"], "0.1.0");
+    assert_eq!(bundled.body["active_version"], "0.2.0");
     assert_eq!(bundled.body["items"][0]["trust"], "bundled");
 
     let installed = service
-        .upload("/v1/connectors/packages", publisher.slack("0.2.0", &[]))
+        .upload("/v1/connectors/packages", publisher.slack("0.3.0", &[]))
         .await;
     assert_eq!(installed.status, 200, "{:?}", installed.body);
     assert_eq!(installed.body["outcome"], "activated");
-    assert_eq!(installed.body["active_version"], "0.2.0");
+    assert_eq!(installed.body["active_version"], "0.3.0");
     let version = &installed.body["version"];
     assert_eq!(version["state"], "active");
     assert_eq!(version["trust"], "signed");
@@ -165,7 +165,7 @@ async fn a_signed_package_installs_activates_and_delivers_with_the_version_recor
     let digest = version["component_digest"].as_str().unwrap().to_owned();
 
     let again = service
-        .upload("/v1/connectors/packages", publisher.slack("0.2.0", &[]))
+        .upload("/v1/connectors/packages", publisher.slack("0.3.0", &[]))
         .await;
     assert_eq!(again.body["outcome"], "unchanged", "{:?}", again.body);
 
@@ -175,7 +175,7 @@ async fn a_signed_package_installs_activates_and_delivers_with_the_version_recor
         .await;
     assert_eq!(slack.message_count(), 3);
     let ran = attempts_by_version(&service, &config).await;
-    assert_eq!(ran, vec![("0.2.0".to_owned(), digest); 3]);
+    assert_eq!(ran, vec![("0.3.0".to_owned(), digest); 3]);
     service.stop().await;
 }
 
@@ -186,13 +186,13 @@ async fn refused_packages_name_the_step_and_change_nothing() {
     } = setup(Backend::Sqlite).await;
     let stranger = Publisher::new("Stranger", &["slack"]);
     let refused = service
-        .upload("/v1/connectors/packages", stranger.slack("0.2.0", &[]))
+        .upload("/v1/connectors/packages", stranger.slack("0.3.0", &[]))
         .await;
     assert_eq!(refused.status, 422, "{:?}", refused.body);
     assert_eq!(refused.content_type, "application/problem+json");
     assert_eq!(refused.body["type"], "/problems/package-refused");
 
-    let mut tampered = publisher.slack("0.2.0", &[]);
+    let mut tampered = publisher.slack("0.3.0", &[]);
     let middle = tampered.len() / 2;
     tampered[middle] ^= 1;
     let refused = service.upload("/v1/connectors/packages", tampered).await;
@@ -204,7 +204,7 @@ async fn refused_packages_name_the_step_and_change_nothing() {
     assert_eq!(garbage.status, 422, "{:?}", garbage.body);
     let versions = service.get("/v1/connectors/slack/versions").await;
     assert_eq!(versions.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(versions.body["active_version"], "0.1.0");
+    assert_eq!(versions.body["active_version"], "0.2.0");
     service.stop().await;
 }
 
@@ -217,7 +217,7 @@ async fn upgrading_and_rolling_back_twenty_times_under_load_loses_nothing() {
         config,
     } = setup(Backend::Sqlite).await;
     let installed = service
-        .upload("/v1/connectors/packages", publisher.slack("0.2.0", &[]))
+        .upload("/v1/connectors/packages", publisher.slack("0.3.0", &[]))
         .await;
     assert_eq!(
         installed.body["outcome"], "activated",
@@ -242,12 +242,12 @@ async fn upgrading_and_rolling_back_twenty_times_under_load_loses_nothing() {
         let path = if round % 2 == 0 {
             "/v1/connectors/slack/rollback".to_owned()
         } else {
-            "/v1/connectors/slack/versions/0.2.0/activate".to_owned()
+            "/v1/connectors/slack/versions/0.3.0/activate".to_owned()
         };
         let changed = service.post(&path, json!({})).await;
         assert_eq!(changed.status, 200, "round {round}: {:?}", changed.body);
         assert_eq!(changed.body["outcome"], "activated", "{:?}", changed.body);
-        let expected = if round % 2 == 0 { "0.1.0" } else { "0.2.0" };
+        let expected = if round % 2 == 0 { "0.2.0" } else { "0.3.0" };
         assert_eq!(changed.body["active_version"], expected);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -282,10 +282,10 @@ async fn upgrading_and_rolling_back_twenty_times_under_load_loses_nothing() {
         }
     }
     assert!(
-        !digests.is_empty() && digests.keys().all(|v| v == "0.1.0" || v == "0.2.0"),
+        !digests.is_empty() && digests.keys().all(|v| v == "0.2.0" || v == "0.3.0"),
         "{digests:?}"
     );
-    assert_eq!(versions.body["active_version"], "0.2.0");
+    assert_eq!(versions.body["active_version"], "0.3.0");
     Arc::into_inner(service).unwrap().stop().await;
 }
 
@@ -300,12 +300,12 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
     let pending = service
         .upload(
             "/v1/connectors/packages",
-            publisher.slack("0.3.0", &[NEW_ORIGIN]),
+            publisher.slack("0.4.0", &[NEW_ORIGIN]),
         )
         .await;
     assert_eq!(pending.status, 202, "{:?}", pending.body);
     assert_eq!(pending.body["outcome"], "pending_approval");
-    assert_eq!(pending.body["active_version"], "0.1.0");
+    assert_eq!(pending.body["active_version"], "0.2.0");
     assert_eq!(pending.body["version"]["state"], "pending_approval");
     let hash = pending.body["diff_hash"].as_str().unwrap().to_owned();
     assert!(hash.starts_with("sha256:"), "{hash}");
@@ -317,28 +317,28 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
         .wait_for_deliveries("s1", &format!("target_id={config}&status=delivered"), 2)
         .await;
     let ran = attempts_by_version(&service, &config).await;
-    assert!(ran.iter().all(|(v, _)| v == "0.1.0"), "{ran:?}");
+    assert!(ran.iter().all(|(v, _)| v == "0.2.0"), "{ran:?}");
 
     let listed = service.get("/v1/connectors/slack/versions").await;
     let waiting = listed.body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["version"] == "0.3.0")
+        .find(|v| v["version"] == "0.4.0")
         .unwrap()
         .clone();
     assert_eq!(waiting["state"], "pending_approval");
     assert_eq!(waiting["diff_hash"], hash.as_str());
 
     let activated = service
-        .post("/v1/connectors/slack/versions/0.3.0/activate", json!({}))
+        .post("/v1/connectors/slack/versions/0.4.0/activate", json!({}))
         .await;
     assert_eq!(activated.status, 202, "activation does not skip approval");
 
     let stale = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
     let refused = service
         .post(
-            "/v1/connectors/slack/versions/0.3.0/approve",
+            "/v1/connectors/slack/versions/0.4.0/approve",
             json!({ "diff_hash": stale }),
         )
         .await;
@@ -347,12 +347,12 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
     assert!(detail.contains(stale) && detail.contains(&hash), "{detail}");
     assert_eq!(
         service.get("/v1/connectors/slack").await.body["manifest"]["version"],
-        "0.1.0"
+        "0.2.0"
     );
 
     let approved = service
         .post(
-            "/v1/connectors/slack/versions/0.3.0/approve",
+            "/v1/connectors/slack/versions/0.4.0/approve",
             json!({ "diff_hash": hash }),
         )
         .await;
@@ -371,7 +371,7 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
     assert_eq!(version["approved_diff_hash"], hash.as_str());
     assert_eq!(
         service.get("/v1/connectors/slack").await.body["manifest"]["version"],
-        "0.3.0"
+        "0.4.0"
     );
 
     service.send_events(orders("after", 1)).await;
@@ -380,7 +380,7 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
         .await;
     let ran = attempts_by_version(&service, &config).await;
     assert_eq!(
-        ran.iter().filter(|(v, _)| v == "0.3.0").count(),
+        ran.iter().filter(|(v, _)| v == "0.4.0").count(),
         1,
         "{ran:?}"
     );
@@ -391,16 +391,16 @@ async fn a_widening_upgrade_waits_for_approval_of_its_exact_diff_while_the_old_v
     let back = service
         .post("/v1/connectors/slack/rollback", json!({}))
         .await;
-    assert_eq!(back.body["active_version"], "0.1.0", "{:?}", back.body);
+    assert_eq!(back.body["active_version"], "0.2.0", "{:?}", back.body);
     let forward = service
-        .post("/v1/connectors/slack/versions/0.3.0/activate", json!({}))
+        .post("/v1/connectors/slack/versions/0.4.0/activate", json!({}))
         .await;
     assert_eq!(forward.status, 200, "{:?}", forward.body);
     assert_eq!(forward.body["outcome"], "activated");
 
-    let active = service.delete("/v1/connectors/slack/versions/0.3.0").await;
+    let active = service.delete("/v1/connectors/slack/versions/0.4.0").await;
     assert_eq!(active.status, 409, "{:?}", active.body);
-    let deleted = service.delete("/v1/connectors/slack/versions/0.1.0").await;
+    let deleted = service.delete("/v1/connectors/slack/versions/0.2.0").await;
     assert_eq!(deleted.status, 204, "{:?}", deleted.body);
     let nothing = service
         .post("/v1/connectors/slack/rollback", json!({}))
@@ -417,7 +417,7 @@ async fn configurations_that_no_longer_validate_are_listed_with_the_diff() {
         config,
         ..
     } = setup(Backend::Sqlite).await;
-    let (manifest, component) = sluice_tests::packages::slack_parts("0.4.0", &[]);
+    let (manifest, component) = sluice_tests::packages::slack_parts("0.5.0", &[]);
     let manifest = manifest.replace(
         "options = [\"incoming-webhook\", \"bot\"]\ndefault = \"incoming-webhook\"",
         "options = [\"bot\"]\ndefault = \"bot\"",
@@ -450,17 +450,17 @@ async fn a_second_node_on_postgres_runs_the_version_activated_on_the_first() {
         slack,
     } = setup(Backend::Postgres).await;
     let other = service.another_node().await;
-    wait_for_version(&other, "0.1.0").await;
+    wait_for_version(&other, "0.2.0").await;
 
     let installed = service
-        .upload("/v1/connectors/packages", publisher.slack("0.2.0", &[]))
+        .upload("/v1/connectors/packages", publisher.slack("0.3.0", &[]))
         .await;
     assert_eq!(
         installed.body["outcome"], "activated",
         "{:?}",
         installed.body
     );
-    let took = wait_for_version(&other, "0.2.0").await;
+    let took = wait_for_version(&other, "0.3.0").await;
     assert!(
         took < Duration::from_secs(5),
         "the second node converged in {took:?}"
@@ -471,12 +471,12 @@ async fn a_second_node_on_postgres_runs_the_version_activated_on_the_first() {
         .wait_for_deliveries("s1", &format!("target_id={config}&status=delivered"), 4)
         .await;
     let ran = attempts_by_version(&other, &config).await;
-    assert!(ran.iter().all(|(v, _)| v == "0.2.0"), "{ran:?}");
+    assert!(ran.iter().all(|(v, _)| v == "0.3.0"), "{ran:?}");
     assert_eq!(slack.message_count(), 4);
 
     let rolled = other.post("/v1/connectors/slack/rollback", json!({})).await;
-    assert_eq!(rolled.body["active_version"], "0.1.0", "{:?}", rolled.body);
-    wait_for_version(&service, "0.1.0").await;
+    assert_eq!(rolled.body["active_version"], "0.2.0", "{:?}", rolled.body);
+    wait_for_version(&service, "0.2.0").await;
     other.stop().await;
     service.stop().await;
 }
@@ -522,8 +522,8 @@ async fn a_package_pulled_from_a_real_oci_registry_installs_delivers_and_rolls_b
 
     let pushed = sluice_registry::Registries::new(std::slice::from_ref(&address))
         .push(
-            &publisher.slack("0.2.0", &[]),
-            &format!("{address}/acme/slack:0.2.0"),
+            &publisher.slack("0.3.0", &[]),
+            &format!("{address}/acme/slack:0.3.0"),
         )
         .await
         .unwrap();
@@ -536,7 +536,7 @@ async fn a_package_pulled_from_a_real_oci_registry_installs_delivers_and_rolls_b
     let by_tag = service
         .post(
             "/v1/connectors/packages",
-            json!({ "reference": format!("{address}/acme/slack:0.2.0") }),
+            json!({ "reference": format!("{address}/acme/slack:0.3.0") }),
         )
         .await;
     assert_eq!(by_tag.body["outcome"], "unchanged", "{:?}", by_tag.body);
@@ -546,7 +546,7 @@ async fn a_package_pulled_from_a_real_oci_registry_installs_delivers_and_rolls_b
         .wait_for_deliveries("s1", &format!("target_id={config}&status=delivered"), 2)
         .await;
     let ran = attempts_by_version(&service, &config).await;
-    assert!(ran.iter().all(|(v, _)| v == "0.2.0"), "{ran:?}");
+    assert!(ran.iter().all(|(v, _)| v == "0.3.0"), "{ran:?}");
     assert_eq!(slack.message_count(), 2);
 
     drop(registry);
@@ -557,12 +557,12 @@ async fn a_package_pulled_from_a_real_oci_registry_installs_delivers_and_rolls_b
     let back = service
         .post("/v1/connectors/slack/rollback", json!({}))
         .await;
-    assert_eq!(back.body["active_version"], "0.1.0", "{:?}", back.body);
+    assert_eq!(back.body["active_version"], "0.2.0", "{:?}", back.body);
     let forward = service
-        .post("/v1/connectors/slack/versions/0.2.0/activate", json!({}))
+        .post("/v1/connectors/slack/versions/0.3.0/activate", json!({}))
         .await;
     assert_eq!(
-        forward.body["active_version"], "0.2.0",
+        forward.body["active_version"], "0.3.0",
         "{:?}",
         forward.body
     );

@@ -11,22 +11,30 @@ use sluice_runtime::types::{
     CheckStatus, ConnectionCheck, DeliveryOutcome, Event, InboundAccepted, InboundRejection,
     InboundRequest,
 };
-use sluice_runtime::{Invocation, LoadedConnector, MemoryState, Runtime};
+use sluice_runtime::{Invocation, LoadedConnector, MemoryInspector, MemoryState, Runtime};
 use sluice_tests::fakes::slack::{
     ApiError, ApiFailure, FakeSlack, Membership, PostedMessage, PostedVia, SlackOptions,
     TokenStatus, WebhookFailure, sign_request,
 };
 use sluice_tests::guests::guest;
-use sluice_tests::sandbox::{call_context, check_result, delivered, event, failed, retry, runtime};
+use sluice_tests::sandbox::{
+    assert_no_secret_in_guest_memory, call_context, check_result, delivered, event, failed,
+    inspected_runtime, retry,
+};
 use sluice_tests::{RateLimit, TestCa};
 
 const WEBHOOK_ORIGIN: &str = "https://hooks.slack.com:443";
 const API_ORIGIN: &str = "https://slack.com:443";
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+/// How the report shows a request to the webhook URL, whose path is the
+/// secret: by the credential's name.
+const WEBHOOK_RECORDED: &str = "(the URL of credential webhook_url)";
 
 struct Harness {
     slack: FakeSlack,
     runtime: Runtime,
+    /// Every linear memory the connector's instances had.
+    memory: Arc<MemoryInspector>,
     connector: Arc<LoadedConnector>,
     clock: Arc<ManualClock>,
     _ca: TestCa,
@@ -40,12 +48,13 @@ impl Harness {
     async fn with_options(options: SlackOptions) -> Self {
         let ca = TestCa::new().unwrap();
         let slack = FakeSlack::start(&ca, options).await.unwrap();
-        let runtime = runtime(&ca, slack.egress_overrides());
+        let (runtime, memory) = inspected_runtime(&ca, slack.egress_overrides());
         let (manifest, bytes) = guest("connectors/slack");
         let connector = runtime.load(manifest, bytes).await.unwrap();
         Self {
             slack,
             runtime,
+            memory,
             connector,
             clock: Arc::new(ManualClock::starting_now()),
             _ca: ca,
@@ -102,9 +111,18 @@ impl Harness {
         &self,
         request: InboundRequest,
     ) -> Invocation<Result<InboundAccepted, InboundRejection>> {
+        self.inbound_with(&[("signing_secret", SIGNING_SECRET)], request)
+            .await
+    }
+
+    async fn inbound_with(
+        &self,
+        credentials: &[(&str, &str)],
+        request: InboundRequest,
+    ) -> Invocation<Result<InboundAccepted, InboundRejection>> {
         let context = call_context(
             &[],
-            &[("signing_secret", SIGNING_SECRET)],
+            credentials,
             &MemoryState::default(),
             self.clock.clone(),
         );
@@ -179,10 +197,6 @@ fn assert_one_request<T>(invocation: &Invocation<T>, origin: &str, path: &str, s
     assert_eq!(record.error, None);
     assert!(record.address.is_some(), "{record:?}");
     assert!(record.response_bytes > 0, "{record:?}");
-}
-
-fn webhook_path(url: &str) -> &str {
-    url.strip_prefix("https://hooks.slack.com").unwrap()
 }
 
 /// Asserts a permanent failure carrying Slack's `code` answered with `status`.
@@ -309,7 +323,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, order_created()).await;
 
         assert_eq!(delivered(&invocation).external_id, None);
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 200);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 200);
         let message = only_message(&harness.slack);
         assert_eq!(message.channel, channel);
         assert_eq!(message.via, PostedVia::Webhook { url: url.clone() });
@@ -344,7 +358,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, product_updated()).await;
 
         delivered(&invocation);
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 200);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 200);
         let blocks = only_message(&harness.slack).blocks;
         assert_eq!(header(&blocks), "🏷️ Product updated: Red T-shirt, medium");
         assert_eq!(
@@ -377,7 +391,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, inventory_updated()).await;
 
         delivered(&invocation);
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 200);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 200);
         let blocks = only_message(&harness.slack).blocks;
         assert_eq!(header(&blocks), "📦 Inventory of TSHIRT-RED-M updated");
         assert_eq!(block_types(&blocks), ["header", "section", "context"]);
@@ -404,7 +418,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, unknown).await;
 
         delivered(&invocation);
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 200);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 200);
         let message = only_message(&harness.slack);
         assert_eq!(message.text.as_deref(), Some("customer.signed_up"));
         let blocks = &message.blocks;
@@ -444,7 +458,7 @@ mod webhook_delivery {
         let remote = retry.remote.as_ref().unwrap();
         assert_eq!(remote.status, Some(429));
         assert_eq!(remote.code.as_deref(), Some("rate_limited"));
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 429);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 429);
         assert!(harness.slack.messages().is_empty());
     }
 
@@ -463,13 +477,13 @@ mod webhook_delivery {
         let second = harness.deliver_via_webhook(&url, order_created()).await;
 
         delivered(&first);
-        assert_one_request(&first, WEBHOOK_ORIGIN, webhook_path(&url), 200);
+        assert_one_request(&first, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 200);
         assert_eq!(retry(&second).after_seconds, Some(5));
         assert_eq!(
             retry(&second).remote.as_ref().unwrap().code.as_deref(),
             Some("rate_limited")
         );
-        assert_one_request(&second, WEBHOOK_ORIGIN, webhook_path(&url), 429);
+        assert_one_request(&second, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 429);
 
         clock.advance(std::time::Duration::from_secs(5));
         let third = harness.deliver_via_webhook(&url, order_created()).await;
@@ -493,7 +507,7 @@ mod webhook_delivery {
         let remote = retry.remote.as_ref().unwrap();
         assert_eq!(remote.status, Some(500));
         assert_eq!(remote.code.as_deref(), Some("rollup_error"));
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 500);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 500);
 
         let again = harness.deliver_via_webhook(&url, order_created()).await;
         delivered(&again);
@@ -508,7 +522,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, order_created()).await;
 
         assert_refused_with(&invocation, 404, "no_service");
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 404);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 404);
     }
 
     #[tokio::test]
@@ -520,7 +534,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, order_created()).await;
 
         assert_refused_with(&invocation, 404, "channel_not_found");
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 404);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 404);
     }
 
     #[tokio::test]
@@ -532,7 +546,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, order_created()).await;
 
         assert_refused_with(&invocation, 410, "channel_is_archived");
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 410);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 410);
     }
 
     #[tokio::test]
@@ -546,7 +560,7 @@ mod webhook_delivery {
         let invocation = harness.deliver_via_webhook(&url, order_created()).await;
 
         assert_refused_with(&invocation, 400, "invalid_payload");
-        assert_one_request(&invocation, WEBHOOK_ORIGIN, webhook_path(&url), 400);
+        assert_one_request(&invocation, WEBHOOK_ORIGIN, WEBHOOK_RECORDED, 400);
         assert!(harness.slack.messages().is_empty());
     }
 }
@@ -753,7 +767,7 @@ mod connection_check {
                 ("channel".to_owned(), "C0123456789".to_owned()),
                 (
                     "signing_secret".to_owned(),
-                    "set: Events API requests will be verified with it".to_owned()
+                    "set: the host verifies the signature of inbound requests with it".to_owned()
                 ),
             ]
         );
@@ -791,7 +805,7 @@ mod connection_check {
     }
 
     #[tokio::test]
-    async fn webhook_mode_says_only_the_url_format_was_checked() {
+    async fn webhook_mode_says_the_webhook_cannot_be_tested_without_posting() {
         let harness = Harness::start().await;
         let (_, url) = harness.webhook();
 
@@ -804,7 +818,7 @@ mod connection_check {
         assert!(
             check.message.contains(
                 "Slack offers no way to test an incoming webhook without posting a message, \
-                 so only its format was checked"
+                 so nothing was sent"
             ),
             "{}",
             check.message
@@ -813,7 +827,7 @@ mod connection_check {
             check.steps[0],
             (
                 "webhook_url".to_owned(),
-                "has the format of a Slack incoming-webhook URL".to_owned()
+                "set; applied by the host".to_owned()
             )
         );
         assert!(invocation.report.egress.is_empty());
@@ -821,20 +835,95 @@ mod connection_check {
     }
 
     #[tokio::test]
-    async fn a_url_that_is_not_a_slack_webhook_is_misconfigured() {
+    async fn a_missing_webhook_url_is_misconfigured() {
         let harness = Harness::start().await;
 
-        let invocation = harness
-            .check(
-                &[("mode", "incoming-webhook")],
-                &[("webhook_url", "https://example.com/hook")],
-            )
-            .await;
+        let invocation = harness.check(&[("mode", "incoming-webhook")], &[]).await;
 
         let check = check_result(&invocation);
         assert_eq!(check.status, CheckStatus::Misconfigured, "{check:?}");
-        assert!(check.message.contains("credential `webhook_url`"));
+        assert!(
+            check
+                .message
+                .contains("credential `webhook_url` is not set"),
+            "{}",
+            check.message
+        );
         assert!(invocation.report.egress.is_empty());
+    }
+}
+
+mod credentials {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_component_reads_no_credential_in_either_mode() {
+        let harness = Harness::start().await;
+        let (channel, url) = harness.webhook();
+        let token = harness.slack.register_token(TokenStatus::Valid);
+
+        let via_webhook = harness.deliver_via_webhook(&url, order_created()).await;
+        let as_bot = harness
+            .deliver_as_bot(&token, &channel, order_created())
+            .await;
+
+        for invocation in [&via_webhook, &as_bot] {
+            delivered(invocation);
+            assert!(invocation.report.credentials_read.is_empty());
+            let [record] = invocation.report.egress.as_slice() else {
+                panic!("{:?}", invocation.report.egress);
+            };
+            assert!(record.credential.is_some(), "{record:?}");
+        }
+        assert_eq!(
+            via_webhook.report.egress[0].credential.as_deref(),
+            Some("webhook_url")
+        );
+        assert_eq!(
+            as_bot.report.egress[0].credential.as_deref(),
+            Some("bot_token")
+        );
+        let manifest = harness.connector.manifest();
+        assert!(
+            manifest.credentials.iter().all(|c| !c.readable),
+            "no Slack credential is readable by the component"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_secret_is_ever_in_the_components_memory() {
+        let harness = Harness::start().await;
+        let (channel, url) = harness.webhook();
+        let token = harness.slack.register_token(TokenStatus::Valid);
+
+        delivered(&harness.deliver_via_webhook(&url, order_created()).await);
+        delivered(
+            &harness
+                .deliver_as_bot(&token, &channel, order_created())
+                .await,
+        );
+        let check = harness
+            .check(
+                &[("mode", "bot"), ("channel", &channel)],
+                &[("bot_token", &token), ("signing_secret", SIGNING_SECRET)],
+            )
+            .await;
+        assert_eq!(check_result(&check).status, CheckStatus::Ok);
+        let headers = sign_request(SIGNING_SECRET, harness.now_seconds(), b"{}");
+        accepted(&harness.inbound(signed_request("{}", &headers)).await);
+
+        // The URL's origin is public (the connector sends to it); its path
+        // is the secret.
+        let webhook_path = url.strip_prefix("https://hooks.slack.com").unwrap();
+        assert_no_secret_in_guest_memory(
+            &harness.memory,
+            &[
+                ("the webhook URL's path", webhook_path),
+                ("the webhook URL's secret", url.rsplit('/').next().unwrap()),
+                ("the bot token", &token),
+                ("the signing secret", SIGNING_SECRET),
+            ],
+        );
     }
 }
 
@@ -901,8 +990,31 @@ mod events_api {
         assert_eq!(rejection.status, 401);
         assert_eq!(
             rejection.reason,
-            "X-Slack-Signature does not match the request"
+            "x-slack-signature does not match the request"
         );
+        assert_eq!(
+            invocation.report.duration_ms, 0,
+            "refused by the host before the component ran"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_signing_secret_requests_are_refused_before_the_component_runs() {
+        let harness = Harness::start().await;
+        let headers = sign_request(SIGNING_SECRET, harness.now_seconds(), CALLBACK.as_bytes());
+
+        let invocation = harness
+            .inbound_with(&[], signed_request(CALLBACK, &headers))
+            .await;
+
+        let rejection = rejected(&invocation);
+        assert_eq!(rejection.status, 401);
+        assert!(
+            rejection.reason.contains("signing_secret"),
+            "{}",
+            rejection.reason
+        );
+        assert_eq!(invocation.report.duration_ms, 0);
     }
 
     #[tokio::test]

@@ -97,16 +97,6 @@ async fn handle(
         body: body.to_vec(),
     };
     let context = sluice_connectors::call_context(target, &state.db, state.clock.clone(), None);
-    if let Some(spec) = &connector.manifest().inbound {
-        verify_signature(
-            &spec.signature,
-            &context,
-            &parts.headers,
-            &body,
-            state.clock.now_ms(),
-        )
-        .await?;
-    }
     let invocation = state
         .runtime
         .handle_inbound(&connector, context, inbound)
@@ -186,38 +176,4 @@ fn platform_event(store_id: &str, emitted: EmittedEvent, now: i64) -> ApiResult<
         ));
     }
     Ok(event)
-}
-
-/// Checks the sender's signature with the signing secret before the
-/// connector sees the request (which never reads that secret).
-async fn verify_signature(
-    spec: &sluice_manifest::InboundSignature,
-    context: &sluice_runtime::CallContext,
-    headers: &http::HeaderMap,
-    body: &[u8],
-    now_ms: i64,
-) -> ApiResult<()> {
-    let refused =
-        |reason: String| Problem::new(StatusCode::UNAUTHORIZED, "signature-refused", reason);
-    let secret = context
-        .capabilities
-        .credentials
-        .get(&spec.credential)
-        .await
-        .map_err(|error| Problem::internal(&error))?
-        .filter(|secret| !secret.is_empty())
-        .ok_or_else(|| {
-            refused(format!(
-                "this configuration has no {} to check the signature with",
-                spec.credential
-            ))
-        })?;
-    sluice_auth::signature::verify_inbound(
-        spec,
-        secret.as_bytes(),
-        |name| headers.get(name).and_then(|v| v.to_str().ok()),
-        body,
-        now_ms,
-    )
-    .map_err(|refusal| refused(refusal.0))
 }

@@ -30,7 +30,10 @@ pub fn assertion(
     now: i64,
 ) -> Result<String, String> {
     let key: ServiceAccountKey = serde_json::from_str(key_json).map_err(|e| {
-        format!("not a service account's JSON key (client_email and private_key): {e}")
+        format!(
+            "not a service account's JSON key (client_email and private_key): {}",
+            json_problem(&e)
+        )
     })?;
     let der = PrivatePkcs8KeyDer::from_pem_slice(key.private_key.as_bytes())
         .map_err(|e| format!("private_key is not a PKCS#8 PEM key: {e}"))?;
@@ -62,4 +65,56 @@ pub fn assertion(
     )
     .map_err(|_| "signing the assertion failed".to_owned())?;
     Ok(format!("{signing_input}.{}", encode(&signature)))
+}
+
+/// What is wrong with the key's JSON, without quoting any of it: serde's own
+/// message may repeat the value, which is the secret.
+fn json_problem(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let place = format!("line {} column {}", error.line(), error.column());
+    match error.classify() {
+        serde_json::error::Category::Data if message.starts_with("missing field") => message
+            .split(" at line")
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        serde_json::error::Category::Data => format!("a field has the wrong type ({place})"),
+        serde_json::error::Category::Syntax => format!("not valid JSON ({place})"),
+        serde_json::error::Category::Eof => "the JSON ends early".to_owned(),
+        serde_json::error::Category::Io => "the key could not be read".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_that_is_not_a_service_account_key_is_described_without_quoting_it() {
+        let secret = "-----BEGIN PRIVATE KEY-----MIIEsecret";
+        for key in [
+            format!("{:?}", format!(r#"{{"private_key":"{secret}"}}"#)),
+            format!(r#"{{"client_email": 7, "private_key": "{secret}"}}"#),
+            format!(r#"{{"private_key": "{secret}""#),
+            format!("{secret} not json"),
+        ] {
+            let problem = assertion(&key, "https://oauth2.test/token", &[], 0).unwrap_err();
+            assert!(!problem.contains("MIIE"), "{problem}");
+            assert!(
+                problem.starts_with("not a service account's JSON key"),
+                "{problem}"
+            );
+        }
+        let problem = assertion(
+            r#"{"private_key":"x"}"#,
+            "https://oauth2.test/token",
+            &[],
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            problem.contains("missing field `client_email`"),
+            "{problem}"
+        );
+    }
 }

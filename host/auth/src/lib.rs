@@ -204,14 +204,14 @@ impl HostAuth {
                     Err(failure) => return Ok(host_answer(&credential.key, failure)),
                 };
                 let response = self
-                    .send_with_token(&parts, &body, credential, placement, &token, scope)
+                    .send_with_token(&parts, &body, credential, placement, &token.value, scope)
                     .await?;
-                if !renew_on_status.contains(&response.status().as_u16()) {
+                if !token.cached || !renew_on_status.contains(&response.status().as_u16()) {
                     return Ok(response);
                 }
-                // The token may have been revoked early: one new token, one
-                // more try, and the component sees that answer.
-                self.tokens.forget(credential, &token);
+                // The cached token may have been revoked early: one new
+                // token, one more try, and the component sees that answer.
+                self.tokens.forget(credential, &token.value);
                 let token = match self
                     .tokens
                     .token(&self.egress, clock, credential, &origin, scope)
@@ -220,7 +220,7 @@ impl HostAuth {
                     Ok(token) => token,
                     Err(failure) => return Ok(host_answer(&credential.key, failure)),
                 };
-                self.send_with_token(&parts, &body, credential, placement, &token, scope)
+                self.send_with_token(&parts, &body, credential, placement, &token.value, scope)
                     .await
             }
             AuthScheme::Hmac {
@@ -282,6 +282,7 @@ impl HostAuth {
         request.extensions_mut().insert(AppliedCredential {
             key: credential.key.clone(),
             token_exchange: false,
+            conceals_path: matches!(credential.auth.scheme, AuthScheme::Url),
         });
         let response = self.egress.send(request, scope).await?;
         Ok(response.map(|body: ResponseBody| body.boxed_unsync()))
@@ -429,14 +430,48 @@ fn host_answer(key: &str, failure: TokenFailure) -> Response<AuthBody> {
     let (status, code) = match &failure {
         TokenFailure::Refused { .. } => (StatusCode::UNAUTHORIZED, "token-refused"),
         TokenFailure::Unreadable(_) => (StatusCode::UNAUTHORIZED, "credential-unreadable"),
-        TokenFailure::Endpoint(_) => (StatusCode::SERVICE_UNAVAILABLE, "token-endpoint-failed"),
+        TokenFailure::Endpoint { .. } => (StatusCode::SERVICE_UNAVAILABLE, "token-endpoint-failed"),
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "error": code,
         "error_description": format!("the host could not obtain an access token for credential '{key}': {failure}"),
     });
-    Response::builder()
-        .status(status)
+    // The token endpoint's own words, so that the connector can tell a
+    // revoked grant from a wrong client.
+    let mut retry_after = None;
+    match &failure {
+        TokenFailure::Refused {
+            status,
+            error,
+            description,
+        } => {
+            body["token_endpoint"] = serde_json::json!({
+                "status": status,
+                "error": error,
+                "error_description": description,
+            });
+        }
+        TokenFailure::Endpoint {
+            status: Some(status),
+            error,
+            description,
+            retry_after: asked,
+            ..
+        } => {
+            body["token_endpoint"] = serde_json::json!({
+                "status": status,
+                "error": error,
+                "error_description": description,
+            });
+            retry_after = asked.clone();
+        }
+        _ => {}
+    }
+    let mut answer = Response::builder().status(status);
+    if let Some(after) = retry_after {
+        answer = answer.header(header::RETRY_AFTER, after);
+    }
+    answer
         .header(header::CONTENT_TYPE, "application/json")
         .header(AUTH_ERROR_HEADER, code)
         .body(

@@ -35,6 +35,8 @@ struct Script {
     seen: Vec<Seen>,
     issued: u32,
     refuse_grant: bool,
+    /// The status the token endpoint fails with, if it does.
+    token_unavailable: Option<u16>,
     reject_token: Option<String>,
 }
 
@@ -69,7 +71,9 @@ impl Server {
                                 let mut script = script.lock();
                                 script.seen.push(seen);
                                 let (status, text) = if parts.uri.path() == "/token" {
-                                    if script.refuse_grant {
+                                    if let Some(status) = script.token_unavailable {
+                                        (status, r#"{"error":"temporarily_unavailable","error_description":"try later"}"#.to_owned())
+                                    } else if script.refuse_grant {
                                         (400, r#"{"error":"invalid_grant","error_description":"revoked"}"#.to_owned())
                                     } else {
                                         script.issued += 1;
@@ -101,6 +105,7 @@ impl Server {
                                 Ok::<_, std::convert::Infallible>(
                                     http::Response::builder()
                                         .status(status)
+                                        .header("retry-after", "30")
                                         .body(Full::new(Bytes::from(text)))
                                         .unwrap(),
                                 )
@@ -321,6 +326,13 @@ async fn header_query_basic_and_url_schemes_put_the_value_where_the_manifest_say
     );
     assert_eq!(seen[3].uri, "/hooks/T1/B2/secretpath");
     assert!(seen.iter().all(|s| s.body == "{\"a\":1}"));
+
+    // The report keeps no secret: the query is never recorded, and a URL
+    // credential's path is named rather than shown.
+    let paths: Vec<String> = scope.log().snapshot().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths[1], "/start");
+    assert_eq!(paths[3], "(the URL of credential token)");
+    assert!(paths.iter().all(|p| !p.contains("secret")), "{paths:?}");
 }
 
 #[tokio::test]
@@ -454,6 +466,54 @@ async fn a_401_to_a_cached_token_renews_it_once_and_sends_the_request_again() {
 }
 
 #[tokio::test]
+async fn a_token_just_obtained_and_refused_is_not_renewed() {
+    let setup = setup().await;
+    let credential = setup.refresh(ClientAuth::Body);
+    // Refused for another reason than its age (another seller's data): a
+    // second token would be refused the same way.
+    setup.server.script.lock().reject_token = Some("at-".into());
+    let response = setup
+        .send(
+            &setup.url("api.test", "/orders"),
+            &credential,
+            &setup.scope(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(setup.server.exchanges(), 1);
+    assert_eq!(setup.server.seen().len(), 2, "one exchange, one request");
+}
+
+#[tokio::test]
+async fn a_failing_or_throttling_token_endpoint_comes_back_as_a_503_with_its_retry_after() {
+    for failing in [503, 429] {
+        let setup = setup().await;
+        setup.server.script.lock().token_unavailable = Some(failing);
+        let credential = setup.refresh(ClientAuth::Body);
+        let response = setup
+            .send(
+                &setup.url("api.test", "/orders"),
+                &credential,
+                &setup.scope(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "token endpoint {failing}");
+        assert_eq!(
+            response.headers()[AUTH_ERROR_HEADER],
+            "token-endpoint-failed"
+        );
+        assert_eq!(response.headers()["retry-after"], "30");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(answer["token_endpoint"]["status"], failing);
+        assert_eq!(answer["token_endpoint"]["error"], "temporarily_unavailable");
+        assert_eq!(answer["token_endpoint"]["error_description"], "try later");
+    }
+}
+
+#[tokio::test]
 async fn a_refused_grant_comes_back_as_the_hosts_401_naming_the_error() {
     let setup = setup().await;
     setup.server.script.lock().refuse_grant = true;
@@ -470,8 +530,10 @@ async fn a_refused_grant_comes_back_as_the_hosts_401_naming_the_error() {
     assert_eq!(response.headers()[AUTH_ERROR_HEADER], "token-refused");
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&body);
-    assert!(text.contains("invalid_grant"), "{text}");
     assert!(!text.contains("refresh-secret"), "{text}");
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["token_endpoint"]["error"], "invalid_grant", "{text}");
+    assert_eq!(answer["token_endpoint"]["status"], 400, "{text}");
     assert!(
         setup.server.seen().iter().all(|s| s.uri == "/token"),
         "the request itself was not sent"

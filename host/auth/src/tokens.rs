@@ -47,8 +47,42 @@ pub enum TokenFailure {
     #[error("{0}")]
     Unreadable(String),
     /// The token endpoint failed or could not be reached.
-    #[error("{0}")]
-    Endpoint(String),
+    #[error("{message}")]
+    Endpoint {
+        /// What happened.
+        message: String,
+        /// The endpoint's status, if it answered.
+        status: Option<u16>,
+        /// Its `error` code, if it gave one (`temporarily_unavailable`).
+        error: Option<String>,
+        /// Its `error_description`, if it gave one.
+        description: Option<String>,
+        /// Its `Retry-After`, passed on so that the connector waits as long
+        /// as the endpoint asks.
+        retry_after: Option<String>,
+    },
+}
+
+impl TokenFailure {
+    fn endpoint(message: String) -> Self {
+        Self::Endpoint {
+            message,
+            status: None,
+            error: None,
+            description: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// An access token, and whether it was cached before this request asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// The token.
+    pub value: String,
+    /// Whether it came from the cache (a token just obtained is never
+    /// renewed on a refusal: a new one would be refused the same way).
+    pub cached: bool,
 }
 
 #[derive(Clone)]
@@ -84,7 +118,7 @@ impl TokenCache {
         credential: &CredentialUse,
         origin: &str,
         scope: &CallScope,
-    ) -> Result<String, TokenFailure> {
+    ) -> Result<AccessToken, TokenFailure> {
         let token_url = token_url(credential, origin)?;
         let slot = self.slot(credential);
         let mut cached = slot.lock().await;
@@ -93,7 +127,10 @@ impl TokenCache {
             && token.fingerprint == fingerprint
             && clock.now_ms() < token.renew_at
         {
-            return Ok(token.token.clone());
+            return Ok(AccessToken {
+                value: token.token.clone(),
+                cached: true,
+            });
         }
         let granted = exchange(egress, clock, credential, &token_url, scope).await?;
         let lifetime_ms = granted.lifetime_seconds.max(1) * 1_000;
@@ -103,7 +140,10 @@ impl TokenCache {
             token: granted.access_token.clone(),
             renew_at,
         });
-        Ok(granted.access_token)
+        Ok(AccessToken {
+            value: granted.access_token,
+            cached: false,
+        })
     }
 
     /// Forgets `token` for `credential`, if it is still the one cached (a
@@ -246,16 +286,22 @@ async fn exchange(
     request.extensions_mut().insert(AppliedCredential {
         key: credential.key.clone(),
         token_exchange: true,
+        conceals_path: false,
     });
     let response = egress
         .send(request, scope)
         .await
-        .map_err(|e| TokenFailure::Endpoint(format!("the token endpoint failed: {e}")))?;
+        .map_err(|e| TokenFailure::endpoint(format!("the token endpoint failed: {e}")))?;
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let bytes = Limited::new(response.into_body(), MAX_TOKEN_RESPONSE_BYTES)
         .collect()
         .await
-        .map_err(|e| TokenFailure::Endpoint(format!("reading the token endpoint's answer: {e}")))?
+        .map_err(|e| TokenFailure::endpoint(format!("reading the token endpoint's answer: {e}")))?
         .to_bytes();
     let answer: Option<TokenAnswer> = serde_json::from_slice(&bytes).ok();
     match answer {
@@ -271,19 +317,25 @@ async fn exchange(
             error: Some(error),
             error_description,
             ..
-        }) if status.is_client_error() => Err(TokenFailure::Refused {
-            status: status.as_u16(),
-            error,
-            description: error_description,
-        }),
+        }) if status.is_client_error() && status != http::StatusCode::TOO_MANY_REQUESTS => {
+            Err(TokenFailure::Refused {
+                status: status.as_u16(),
+                error,
+                description: error_description,
+            })
+        }
         _ if status == http::StatusCode::UNAUTHORIZED => Err(TokenFailure::Refused {
             status: status.as_u16(),
             error: "unauthorized".to_owned(),
             description: None,
         }),
-        _ => Err(TokenFailure::Endpoint(format!(
-            "the token endpoint answered {status} without an access token"
-        ))),
+        answer => Err(TokenFailure::Endpoint {
+            message: format!("the token endpoint answered {status} without an access token"),
+            status: Some(status.as_u16()),
+            error: answer.as_ref().and_then(|answer| answer.error.clone()),
+            description: answer.and_then(|answer| answer.error_description),
+            retry_after,
+        }),
     }
 }
 

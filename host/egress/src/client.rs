@@ -109,7 +109,12 @@ impl Egress {
         let mut record = EgressRecord {
             method: request.method().to_string(),
             origin: String::new(),
-            path: request.uri().path().to_owned(),
+            path: match applied {
+                Some(applied) if applied.conceals_path => {
+                    format!("(the URL of credential {})", applied.key)
+                }
+                _ => request.uri().path().to_owned(),
+            },
             request_bytes: request.body().size_hint().exact().unwrap_or(0),
             credential: applied.map(|a| a.key.clone()),
             token_exchange: applied.is_some_and(|a| a.token_exchange),
@@ -196,6 +201,9 @@ pub struct AppliedCredential {
     pub key: String,
     /// Whether the host sends the request itself to obtain a token.
     pub token_exchange: bool,
+    /// Whether the request's path is the credential itself (an incoming
+    /// webhook's URL), so that the record names the credential instead.
+    pub conceals_path: bool,
 }
 
 /// The policy and record of one call: allowed origins, request budget, log.

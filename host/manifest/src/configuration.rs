@@ -109,7 +109,26 @@ pub(crate) fn check_value(spec: &FieldSpec, value: &Value) -> Result<String, Str
                 }
                 _ => {}
             }
+            if let Some(pattern) = &spec.pattern
+                && !text.is_empty()
+                && !whole_value_pattern(pattern).is_ok_and(|re| re.is_match(text))
+            {
+                // Never the value itself: it may be a secret.
+                return Err(if spec.help.is_empty() {
+                    "does not have the form this connector expects".to_owned()
+                } else {
+                    format!(
+                        "does not have the form this connector expects: {}",
+                        spec.help
+                    )
+                });
+            }
             Ok(text.clone())
         }
     }
+}
+
+/// `pattern` anchored at both ends, so that it must match the whole value.
+pub(crate) fn whole_value_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
 }

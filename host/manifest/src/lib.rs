@@ -112,6 +112,11 @@ pub struct FieldSpec {
     /// Value used when a configuration leaves an optional field out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// A regular expression the whole value must match. For a credential
+    /// the component never reads, the host is the only one who can catch
+    /// a mistyped value before it is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
     /// For a credential: whether the component may read its value through
     /// `credentials.get`. Off unless the manifest says so: a credential is
     /// otherwise only ever applied by the host (see `auth`).
@@ -511,6 +516,14 @@ fn validate_fields(section: &str, fields: &[FieldSpec], errors: &mut Vec<FieldEr
                 ));
             }
             _ => {}
+        }
+        if let Some(pattern) = &field.pattern
+            && let Err(error) = configuration::whole_value_pattern(pattern)
+        {
+            errors.push(FieldError::new(
+                at("pattern"),
+                format!("is not a regular expression: {error}"),
+            ));
         }
         if let Some(default) = &field.default
             && let Err(message) =

@@ -252,6 +252,42 @@ fn required_and_url_fields_are_enforced() {
     );
 }
 
+#[test]
+fn a_pattern_must_match_the_whole_value_and_the_error_never_repeats_it() {
+    let text = VALID.replace(
+        "kind = \"secret\"",
+        "kind = \"secret\"\npattern = 'xoxb-[0-9A-Za-z-]+'\nhelp = \"The bot token, xoxb-…\"",
+    );
+    let m = Manifest::parse(&text).unwrap();
+    let empty = serde_json::Map::new();
+    for bad in ["xoxp-123", "my xoxb-123", "xoxb-123 trailing"] {
+        let errors = m
+            .check_configuration(&empty, json!({ "bot_token": bad }).as_object().unwrap())
+            .unwrap_err();
+        assert_eq!(errors[0].field, "credentials.bot_token", "{bad}");
+        assert!(
+            errors[0].message.contains("The bot token, xoxb-…"),
+            "{}",
+            errors[0].message
+        );
+        assert!(!errors[0].message.contains(bad), "{}", errors[0].message);
+    }
+    assert!(
+        m.check_configuration(
+            &empty,
+            json!({ "bot_token": "xoxb-1-2-abc" }).as_object().unwrap()
+        )
+        .is_ok()
+    );
+
+    let broken = VALID.replace(
+        "kind = \"secret\"",
+        "kind = \"secret\"\npattern = '(unclosed'",
+    );
+    let errors = errors_of(&broken);
+    assert_eq!(errors[0].0, "credentials[0].pattern", "{errors:?}");
+}
+
 /// A manifest whose credentials carry `extra` (appended after the
 /// credential declarations) and the egress origins of `VALID`.
 fn with_auth(extra: &str) -> String {

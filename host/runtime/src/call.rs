@@ -152,7 +152,31 @@ impl Runtime {
         connector: &Arc<LoadedConnector>,
         context: CallContext,
     ) -> Invocation<ConnectionCheck> {
-        self.call(connector, context, TestConnectionCall).await
+        let signing_secret = match &connector.manifest.inbound {
+            Some(spec) => {
+                let key = spec.signature.credential.clone();
+                let set = context
+                    .capabilities
+                    .credentials
+                    .get(&key)
+                    .await
+                    .is_ok_and(|value| value.is_some_and(|v| !v.is_empty()));
+                Some((key, set))
+            }
+            None => None,
+        };
+        let mut invocation = self.call(connector, context, TestConnectionCall).await;
+        // Only the host knows whether inbound requests can be verified: the
+        // component never reads the signing secret.
+        if let (Ok(check), Some((key, set))) = (&mut invocation.result, signing_secret) {
+            let finding = if set {
+                "set: the host verifies the signature of inbound requests with it"
+            } else {
+                "not set: inbound requests will be refused"
+            };
+            check.steps.push((key, finding.to_owned()));
+        }
+        invocation
     }
 
     /// Pulls one batch through the connector's `syncer` export.
@@ -172,6 +196,16 @@ impl Runtime {
         context: CallContext,
         request: InboundRequest,
     ) -> Invocation<Result<InboundAccepted, InboundRejection>> {
+        if let Some(spec) = &connector.manifest.inbound
+            && let Err(rejection) = verify_signature(&spec.signature, &context, &request).await
+        {
+            // Refused before any instance runs: the component only ever sees
+            // requests whose signature the host checked.
+            return Invocation {
+                result: Ok(Err(rejection)),
+                report: InvocationReport::of(connector, InboundCall::NAME),
+            };
+        }
         self.call(connector, context, InboundCall(request)).await
     }
 
@@ -181,13 +215,7 @@ impl Runtime {
         context: CallContext,
         export: E,
     ) -> Invocation<E::Output> {
-        let mut report = InvocationReport {
-            connector: connector.manifest.id.clone(),
-            version: connector.manifest.version.to_string(),
-            component_digest: connector.digest.clone(),
-            export: E::NAME.to_owned(),
-            ..InvocationReport::default()
-        };
+        let mut report = InvocationReport::of(connector, E::NAME);
         let queued = Instant::now();
         // Waiting for a slot is backpressure, not an error: the pool never
         // refuses a call, it makes it wait.
@@ -465,4 +493,48 @@ fn invocation_context(context: &CallContext) -> InvocationContext {
             .collect(),
         now_ms: u64::try_from(context.capabilities.clock.now_ms()).unwrap_or(0),
     }
+}
+
+/// Checks an inbound request's signature with the configuration's signing
+/// secret, which the component never reads.
+async fn verify_signature(
+    spec: &sluice_manifest::InboundSignature,
+    context: &CallContext,
+    request: &InboundRequest,
+) -> Result<(), InboundRejection> {
+    let refuse = |reason: String| InboundRejection {
+        status: 401,
+        reason,
+    };
+    let secret = context
+        .capabilities
+        .credentials
+        .get(&spec.credential)
+        .await
+        .map_err(|error| InboundRejection {
+            status: 503,
+            reason: format!("the signing secret could not be read: {error}"),
+        })?
+        .filter(|secret| !secret.is_empty())
+        .ok_or_else(|| {
+            refuse(format!(
+                "this configuration has no {} to check the signature with",
+                spec.credential
+            ))
+        })?;
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    };
+    sluice_auth::signature::verify_inbound(
+        spec,
+        secret.as_bytes(),
+        header,
+        &request.body,
+        context.capabilities.clock.now_ms(),
+    )
+    .map_err(|refusal| refuse(refusal.0))
 }

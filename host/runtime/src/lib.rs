@@ -34,6 +34,7 @@ mod config;
 mod connector;
 mod egress_hook;
 mod host;
+mod inspect;
 mod limiter;
 mod output;
 mod report;
@@ -50,5 +51,6 @@ pub use capabilities::{
 pub use catalog::Catalog;
 pub use config::RuntimeConfig;
 pub use connector::{LoadError, LoadedConnector, Offers};
+pub use inspect::MemoryInspector;
 pub use report::{Invocation, InvocationFailure, InvocationReport, LogLevel, LogRecord};
 pub use runtime::{COMPONENT_FILE, Runtime};

@@ -46,6 +46,19 @@ pub struct InvocationReport {
     pub cut: Vec<CutString>,
 }
 
+impl InvocationReport {
+    /// The report of a call to `export` of `connector` that has not run yet.
+    pub(crate) fn of(connector: &crate::LoadedConnector, export: &str) -> Self {
+        Self {
+            connector: connector.manifest.id.clone(),
+            version: connector.manifest.version.to_string(),
+            component_digest: connector.digest.clone(),
+            export: export.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
 /// Severity of a guest log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -15,6 +15,7 @@ use crate::cache::{ArtifactCache, CompileSource, component_digest};
 use crate::config::RuntimeConfig;
 use crate::connector::{ExportIndices, LoadError, LoadedConnector, check_contract};
 use crate::host::{self, CallState};
+use crate::inspect::MemoryInspector;
 
 /// The credentials interface of contract 0.1.0: a component importing it was
 /// built before host-managed authentication.
@@ -42,7 +43,27 @@ impl Runtime {
     /// the linker (WASI without ambient authority, `wasi:http` through
     /// `egress`, the Sluice host interfaces).
     pub fn new(config: RuntimeConfig, egress: Egress) -> anyhow::Result<Self> {
-        let engine = Engine::new(&engine_config(&config))?;
+        Self::build(config, egress, None)
+    }
+
+    /// A runtime whose guests' linear memories `inspector` keeps after each
+    /// call, to search them for what a component should never hold. Heap
+    /// memories, bounds-checked on every access: for audits and tests, not
+    /// for serving.
+    pub fn with_memory_inspector(
+        config: RuntimeConfig,
+        egress: Egress,
+        inspector: &Arc<MemoryInspector>,
+    ) -> anyhow::Result<Self> {
+        Self::build(config, egress, Some(inspector))
+    }
+
+    fn build(
+        config: RuntimeConfig,
+        egress: Egress,
+        inspector: Option<&Arc<MemoryInspector>>,
+    ) -> anyhow::Result<Self> {
+        let engine = Engine::new(&engine_config(&config, inspector))?;
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker)?;
         let cache = match &config.cache_dir {
@@ -133,7 +154,7 @@ impl Runtime {
     }
 }
 
-fn engine_config(config: &RuntimeConfig) -> Config {
+fn engine_config(config: &RuntimeConfig, inspector: Option<&Arc<MemoryInspector>>) -> Config {
     let calls = config.max_concurrent_calls;
     let mut pool = PoolingAllocationConfig::default();
     // A component built by componentize-py or jco holds several core
@@ -151,8 +172,17 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     engine
         .wasm_component_model(true)
         .epoch_interruption(true)
-        .consume_fuel(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        .consume_fuel(true);
+    match inspector {
+        None => engine.allocation_strategy(InstanceAllocationStrategy::Pooling(pool)),
+        Some(inspector) => engine
+            .allocation_strategy(InstanceAllocationStrategy::OnDemand)
+            .with_host_memory(inspector.creator())
+            .memory_reservation(0)
+            .memory_guard_size(0)
+            .memory_reservation_for_growth(0)
+            .memory_init_cow(false),
+    };
     engine
 }
 

@@ -1,18 +1,22 @@
-//! The connection check: one token exchange with Login with Amazon, then one
-//! cheap read, `getListingsItem` of a SKU nobody lists, in the configured
-//! seller's name and marketplace.
+//! The connection check: one cheap read, `getListingsItem` of a SKU nobody
+//! lists, in the configured seller's name and marketplace, with the access
+//! token the host gets from Login with Amazon for the configuration's
+//! credentials.
 //!
-//! Amazon's answers to the read tell the settings apart: 404 `NOT_FOUND`
-//! (or 200) means the seller and marketplace are right; 403 means the
-//! access token does not act for `seller_id`; 400 names a marketplace the
-//! seller does not sell in or the endpoint does not serve.
+//! The host's answer when it gets no token tells the credentials apart
+//! (`invalid_client`: the app's id or secret; `invalid_grant`: the refresh
+//! token). Amazon's answers to the read tell the settings apart: 404
+//! `NOT_FOUND` (or 200) means the seller and marketplace are right; 403
+//! means the access token does not act for `seller_id`; 400 names a
+//! marketplace the seller does not sell in or the endpoint does not serve.
 
+use sluice_guest::auth::{HostAuthFailure, HostAuthReason};
 use sluice_guest::http::{HttpError, Method};
 use sluice_guest::{CheckStatus, ConnectionCheck, InvocationContext};
 
 use crate::config::Config;
 use crate::listings;
-use crate::lwa::{self, TokenError};
+use crate::lwa;
 use crate::sp_api::{AmazonError, CallError, SpApi};
 
 /// The SKU the check asks for; that nobody lists it is the point.
@@ -28,11 +32,7 @@ pub fn test_connection(context: &InvocationContext) -> ConnectionCheck {
             ));
         }
     };
-    let token = match lwa::refreshed_token(&config) {
-        Ok(token) => token,
-        Err(error) => return token_verdict(&error),
-    };
-    let mut api = SpApi::with_token(&config, token);
+    let api = SpApi::new(&config);
     let path = listings::item_path(&config, PROBE_SKU, "summaries");
     let check = match api.send(Method::Get, &path, None) {
         Ok(response) if response.is_success() || response.status == 404 => {
@@ -45,13 +45,13 @@ pub fn test_connection(context: &InvocationContext) -> ConnectionCheck {
             .with_step("marketplace", format!("{} accepted", config.marketplace_id))
         }
         Ok(response) => read_verdict(&config, &AmazonError::from_response(&response)),
-        Err(CallError::Token(error)) => return token_verdict(&error),
+        Err(CallError::Auth(failure)) => return token_verdict(&failure),
         Err(CallError::Http(error)) => transport_verdict(&config, &error),
     };
     ConnectionCheck {
         steps: [(
             "token".to_owned(),
-            "Login with Amazon exchanged the refresh token for an access token".to_owned(),
+            "Login with Amazon granted an access token for the refresh token".to_owned(),
         )]
         .into_iter()
         .chain(check.steps)
@@ -60,26 +60,20 @@ pub fn test_connection(context: &InvocationContext) -> ConnectionCheck {
     }
 }
 
-/// The verdict when no access token could be had.
-fn token_verdict(error: &TokenError) -> ConnectionCheck {
-    let explained = error.explain();
-    let status = match error {
-        _ if error.is_refused_credentials() => CheckStatus::Unauthorized,
-        TokenError::Http(error) if error.is_refused() => CheckStatus::Misconfigured,
-        TokenError::Lwa {
-            code: Some(code), ..
-        } if code == "invalid_request" => CheckStatus::Misconfigured,
+/// The verdict when the host could get no access token.
+fn token_verdict(failure: &HostAuthFailure) -> ConnectionCheck {
+    let explained = lwa::explain(failure);
+    let status = match failure.reason {
+        _ if lwa::is_refused_credentials(failure) => CheckStatus::Unauthorized,
+        HostAuthReason::CredentialUnreadable => CheckStatus::Misconfigured,
+        _ if failure.token_error() == Some("invalid_request") => CheckStatus::Misconfigured,
         _ => CheckStatus::Unreachable,
     };
-    let message = match error {
-        TokenError::Lwa {
-            code: Some(code), ..
-        } if code == "invalid_client" => {
+    let message = match failure.token_error() {
+        Some("invalid_client" | "unauthorized") => {
             format!("The LWA client id or client secret is wrong: {explained}.")
         }
-        TokenError::Lwa {
-            code: Some(code), ..
-        } if code == "invalid_grant" => {
+        Some("invalid_grant") => {
             format!("The refresh token was revoked or belongs to another app: {explained}.")
         }
         _ => format!("No access token could be had: {explained}."),
@@ -125,5 +119,48 @@ fn transport_verdict(config: &Config, error: &HttpError) -> ConnectionCheck {
     } else {
         ConnectionCheck::unreachable(format!("Could not reach {}: {error}.", config.endpoint))
             .with_step("endpoint", format!("{} unreachable", config.endpoint))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lwa::tests::{refused, unavailable, unreadable};
+
+    #[test]
+    fn refused_credentials_are_unauthorized_and_named() {
+        let check = token_verdict(&refused(401, "invalid_client"));
+        assert_eq!(check.status, CheckStatus::Unauthorized);
+        assert!(
+            check
+                .message
+                .starts_with("The LWA client id or client secret is wrong: "),
+            "{}",
+            check.message
+        );
+        let check = token_verdict(&refused(400, "invalid_grant"));
+        assert_eq!(check.status, CheckStatus::Unauthorized);
+        assert!(
+            check.message.contains("authorize the app again"),
+            "{}",
+            check.message
+        );
+        assert_eq!(check.steps[0].0, "token");
+    }
+
+    #[test]
+    fn an_unset_client_id_is_misconfigured_and_lwa_trouble_unreachable() {
+        assert_eq!(
+            token_verdict(&unreadable()).status,
+            CheckStatus::Misconfigured
+        );
+        assert_eq!(
+            token_verdict(&refused(400, "invalid_request")).status,
+            CheckStatus::Misconfigured
+        );
+        assert_eq!(
+            token_verdict(&unavailable()).status,
+            CheckStatus::Unreachable
+        );
     }
 }

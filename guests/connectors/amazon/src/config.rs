@@ -1,11 +1,13 @@
-//! The configuration being run: its settings and credentials, checked before
-//! anything is sent.
+//! The configuration being run: its settings, and whether the credentials
+//! the host applies are set, checked before anything is sent.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
-use sluice_guest::{InvocationContext, MissingField, credentials};
+use sluice_guest::auth::{self, AuthError};
+use sluice_guest::{InvocationContext, MissingField};
 
+use crate::lwa;
 use crate::profile::{self, Requirements};
 
 /// The North American SP-API endpoint, used when setting `endpoint` is unset.
@@ -15,15 +17,10 @@ pub const DEFAULT_PRODUCT_TYPE: &str = "PRODUCT";
 /// The language of listing texts when setting `language_tag` is unset.
 pub const DEFAULT_LANGUAGE_TAG: &str = "en_US";
 
-/// Everything the connector needs to call Amazon for one seller.
+/// Everything the connector needs to call Amazon for one seller; the
+/// credentials stay with the host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The LWA app's client id.
-    pub client_id: String,
-    /// The LWA app's client secret.
-    pub client_secret: String,
-    /// The refresh token the seller granted the app.
-    pub refresh_token: String,
     /// The seller (merchant) id, the `{sellerId}` of listings paths.
     pub seller_id: String,
     /// The marketplace listed in and synced from.
@@ -53,10 +50,8 @@ impl Config {
             .map_err(missing)?
             .trim()
             .to_owned();
+        require_host_credential(lwa::CREDENTIAL)?;
         Ok(Self {
-            client_id: credentials::require("client_id").map_err(missing)?,
-            client_secret: credentials::require("client_secret").map_err(missing)?,
-            refresh_token: credentials::require("refresh_token").map_err(missing)?,
             seller_id: context
                 .require_setting("seller_id")
                 .map_err(missing)?
@@ -81,6 +76,17 @@ impl Config {
                 .trim()
                 .to_owned(),
         })
+    }
+}
+
+/// Checks that the host can apply credential `key`: the connector cannot
+/// read it, but can ask whether it is set. (The client id and secret the
+/// grant also needs are checked by the host when it asks for a token.)
+fn require_host_credential(key: &str) -> Result<(), String> {
+    match auth::request_header(key) {
+        Ok(_) => Ok(()),
+        Err(AuthError::NotConfigured(_)) => Err(MissingField::credential(key).to_string()),
+        Err(error) => Err(error.to_string()),
     }
 }
 

@@ -7,11 +7,15 @@
 //!   answers map onto delivery outcomes in [`outcome`].
 //! - Sync: entity `orders`, pulled with `getOrders` page by page behind an
 //!   opaque cursor ([`orders`]).
-//! - Connection check: a token exchange and one cheap read ([`check`]).
+//! - Connection check: one cheap read ([`check`]).
 //!
-//! Every call carries an access token from Login with Amazon, cached in the
-//! configuration's state until shortly before it expires and replaced once
-//! when Amazon refuses it ([`lwa`], [`sp_api`]). The SP-API host comes from
+//! The component holds no secret: every SP-API request asks the host to
+//! authenticate it with credential `refresh_token` ([`sp_api`]). The host
+//! exchanges it with Login with Amazon, caches the access token per
+//! configuration until shortly before it expires, puts it in
+//! `x-amz-access-token` only on requests to Amazon's SP-API endpoints, and
+//! renews it once when Amazon refuses a cached one; when it gets no token,
+//! its answer becomes the outcome ([`lwa`]). The SP-API host comes from
 //! setting `endpoint`; the manifest lets the connector reach Amazon's hosts
 //! only.
 

@@ -373,7 +373,7 @@ fn submit(
         attempt: context.attempt,
         endpoint: &config.endpoint,
     };
-    let mut api = SpApi::new(config);
+    let api = SpApi::new(config);
     let path = item_path(config, sku, SUBMISSION_DATA);
     match api.send(method, &path, Some(body)) {
         Ok(response) if response.is_success() => {
@@ -530,9 +530,6 @@ mod tests {
 
     fn config() -> Config {
         Config {
-            client_id: "id".into(),
-            client_secret: "secret".into(),
-            refresh_token: "Atzr|x".into(),
             seller_id: "A1SELLER".into(),
             marketplace_id: "ATVPDKIKX0DER".into(),
             endpoint: "https://sellingpartnerapi-na.amazon.com".into(),

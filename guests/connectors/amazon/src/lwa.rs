@@ -1,282 +1,199 @@
-//! Login with Amazon: trading the seller's refresh token for an access token
-//! (`POST https://api.amazon.com/auth/o2/token`, grant `refresh_token`), and
-//! keeping that token in the configuration's state until shortly before it
-//! expires, so that a burst of deliveries exchanges the refresh token once.
+//! Login with Amazon, as far as the connector still deals with it.
 //!
-//! The cache key is derived from the client id and refresh token, so a
-//! configuration whose credentials change never uses a token issued for the
-//! old ones.
+//! The host trades the seller's refresh token for access tokens
+//! (`POST https://api.amazon.com/auth/o2/token`, grant `refresh_token`,
+//! manifest credential `refresh_token`), caches them and renews one Amazon
+//! refuses; the connector never sees the refresh token, the client secret or
+//! an access token. When the host cannot get a token it answers the request
+//! itself ([`HostAuthFailure`]), and this module says what that means to the
+//! store admin, in Login with Amazon's terms.
 
-use std::fmt::Write as _;
+use sluice_guest::RemoteError;
+use sluice_guest::auth::{HostAuthFailure, HostAuthReason};
 
-use serde::Deserialize;
-use sluice_guest::http::{HttpError, Request, Response};
-use sluice_guest::{RemoteError, encode, log, signature, state};
+/// The credential the host applies to every SP-API request.
+pub const CREDENTIAL: &str = "refresh_token";
 
-use crate::config::Config;
+/// Login with Amazon's `error` codes that mean the app's credentials or the
+/// seller's grant were refused: someone must change the configuration.
+const REFUSED_CREDENTIALS: [&str; 5] = [
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "access_denied",
+    "invalid_scope",
+];
 
-/// Login with Amazon's token endpoint.
-pub const TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
-
-/// An access token and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessToken {
-    /// The `x-amz-access-token` value (`Atza|...`).
-    pub value: String,
-    /// Whether it came from the cache rather than an exchange in this call.
-    pub cached: bool,
+/// Whether Login with Amazon refused the app's credentials or the refresh
+/// token (rather than the request, or failing itself).
+pub fn is_refused_credentials(failure: &HostAuthFailure) -> bool {
+    failure.reason == HostAuthReason::TokenRefused
+        && failure.token_error().is_none_or(|code| {
+            // `unauthorized` is the host's word for a bare 401.
+            REFUSED_CREDENTIALS.contains(&code) || code == "unauthorized"
+        })
 }
 
-/// Why no access token could be had.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenError {
-    /// Login with Amazon answered, but not with a token.
-    Lwa {
-        /// The HTTP status.
-        status: u16,
-        /// LWA's `error` code (`invalid_grant`, `invalid_client`, ...).
-        code: Option<String>,
-        /// LWA's `error_description`, or the body when it was not LWA's JSON.
-        description: String,
-    },
-    /// Login with Amazon could not be reached, or the host refused the request.
-    Http(HttpError),
-}
-
-impl TokenError {
-    /// Whether a later attempt may get a token: LWA's server errors,
-    /// throttling and network trouble. Refused credentials need someone to
-    /// change the configuration.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Lwa { status, code, .. } => {
-                *status >= 500
-                    || *status == 429
-                    || (200..300).contains(status)
-                    || matches!(
-                        code.as_deref(),
-                        Some("server_error" | "temporarily_unavailable")
-                    )
-            }
-            Self::Http(error) => error.is_retryable(),
-        }
-    }
-
-    /// Whether LWA refused the app's credentials or the refresh token.
-    pub fn is_refused_credentials(&self) -> bool {
-        matches!(
-            self,
-            Self::Lwa { code: Some(code), .. } if matches!(
-                code.as_str(),
-                "invalid_client" | "invalid_grant" | "unauthorized_client" | "access_denied"
-                    | "invalid_scope"
-            )
-        )
-    }
-
-    /// What went wrong and what to do about it, for the store admin.
-    pub fn explain(&self) -> String {
-        match self {
-            Self::Lwa {
-                code,
-                description,
-                status,
-            } => match code.as_deref() {
-                Some("invalid_client") => format!(
-                    "Login with Amazon refused the app's client id or client secret \
-                     (invalid_client: {description}); set the LWA client id and secret of the \
-                     SP-API app"
-                ),
-                Some("invalid_grant") => format!(
-                    "Login with Amazon refused the refresh token (invalid_grant: {description}); \
-                     the seller revoked the app's authorization or the token belongs to another \
-                     app: authorize the app again and save the new refresh token"
-                ),
-                Some("unauthorized_client" | "access_denied" | "invalid_scope") => format!(
-                    "Login with Amazon does not let this app use the refresh token ({}: \
-                     {description})",
-                    code.as_deref().unwrap_or_default()
-                ),
-                Some(code) => format!(
-                    "Login with Amazon refused the token request with HTTP {status} \
-                     ({code}: {description})"
-                ),
-                None => format!(
-                    "Login with Amazon answered the token request with HTTP {status} and no \
-                     token"
-                ),
-            },
-            Self::Http(error) if error.is_refused() => {
-                format!("Sluice refused to send the token request to Login with Amazon: {error}")
-            }
-            Self::Http(error) => format!("could not reach Login with Amazon: {error}"),
-        }
-    }
-
-    /// LWA's answer, for the attempt log.
-    pub fn remote(&self) -> Option<RemoteError> {
-        match self {
-            Self::Lwa {
-                status,
-                code,
-                description,
-            } => {
-                let mut remote = RemoteError::http(*status).with_message(description);
-                if let Some(code) = code {
-                    remote = remote.with_code(code);
+/// What went wrong and what to do about it, for the store admin.
+pub fn explain(failure: &HostAuthFailure) -> String {
+    match failure.reason {
+        HostAuthReason::TokenRefused => match &failure.token_endpoint {
+            Some(refusal) => {
+                let code = refusal.error.as_str();
+                let said = match refusal.description.as_deref() {
+                    Some(description) if !description.trim().is_empty() => {
+                        format!("{code}: {description}")
+                    }
+                    _ => code.to_owned(),
+                };
+                match code {
+                    "invalid_client" | "unauthorized" => format!(
+                        "Login with Amazon refused the app's client id or client secret ({said}); \
+                         set the LWA client id and secret of the SP-API app"
+                    ),
+                    "invalid_grant" => format!(
+                        "Login with Amazon refused the refresh token ({said}); the seller revoked \
+                         the app's authorization or the token belongs to another app: authorize \
+                         the app again and save the new refresh token"
+                    ),
+                    "unauthorized_client" | "access_denied" | "invalid_scope" => format!(
+                        "Login with Amazon does not let this app use the refresh token ({said})"
+                    ),
+                    _ => format!(
+                        "Login with Amazon refused the token request with HTTP {} ({said})",
+                        refusal.status
+                    ),
                 }
-                Some(remote)
             }
-            Self::Http(_) => None,
+            None => format!("Login with Amazon refused the credentials: {failure}"),
+        },
+        HostAuthReason::CredentialUnreadable => format!(
+            "Sluice cannot ask Login with Amazon for an access token with these credentials \
+             ({failure}); set the LWA client id, client secret and refresh token"
+        ),
+        HostAuthReason::TokenEndpointFailed => {
+            format!("Login with Amazon gave no access token: {failure}")
         }
     }
 }
 
-/// The state key the configuration's access token is cached under.
-fn cache_key(config: &Config) -> String {
-    let digest = signature::hmac_sha256(
-        config.client_id.as_bytes(),
-        &[config.refresh_token.as_bytes()],
-    );
-    let mut key = String::from("lwa_token.");
-    for byte in &digest[..12] {
-        let _ = write!(key, "{byte:02x}");
+/// Login with Amazon's refusal, for the attempt log; none when it did not
+/// answer with one.
+pub fn remote(failure: &HostAuthFailure) -> Option<RemoteError> {
+    let refusal = failure.token_endpoint.as_ref()?;
+    let mut remote = RemoteError::http(refusal.status).with_code(&refusal.error);
+    if let Some(description) = &refusal.description {
+        remote = remote.with_message(description);
     }
-    key
-}
-
-/// The cached access token, or a new one from Login with Amazon.
-pub fn access_token(config: &Config) -> Result<AccessToken, TokenError> {
-    let key = cache_key(config);
-    if let Some(value) = state::get_string(&key) {
-        return Ok(AccessToken {
-            value,
-            cached: true,
-        });
-    }
-    let value = state::cached_token(&key, || exchange(config))?;
-    Ok(AccessToken {
-        value,
-        cached: false,
-    })
-}
-
-/// A new access token, replacing the cached one (which Amazon refused).
-pub fn refreshed_token(config: &Config) -> Result<AccessToken, TokenError> {
-    state::invalidate_token(&cache_key(config));
-    access_token(config)
-}
-
-/// The token endpoint's answer to a good request.
-#[derive(Deserialize)]
-struct Granted {
-    access_token: String,
-    expires_in: Option<u32>,
-}
-
-/// The token endpoint's answer to a refused request.
-#[derive(Deserialize)]
-struct Refused {
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-/// How long a token lives when LWA does not say: its documented hour.
-const DEFAULT_EXPIRES_IN: u32 = 3600;
-
-/// Runs the `refresh_token` grant and returns the token and its lifetime.
-fn exchange(config: &Config) -> Result<(String, u32), TokenError> {
-    let body = encode::pairs(&[
-        ("grant_type", "refresh_token"),
-        ("refresh_token", &config.refresh_token),
-        ("client_id", &config.client_id),
-        ("client_secret", &config.client_secret),
-    ]);
-    let response = Request::post(TOKEN_URL)
-        .header(
-            "content-type",
-            "application/x-www-form-urlencoded;charset=UTF-8",
-        )
-        .header("accept", "application/json")
-        .body(body)
-        .send()
-        .map_err(TokenError::Http)?;
-    let granted = read_grant(&response)?;
-    log::debug(
-        "exchanged the refresh token for an access token",
-        &[("expires_in", &granted.1.to_string())],
-    );
-    Ok(granted)
-}
-
-/// The token and lifetime in a token-endpoint answer, or why there is none.
-fn read_grant(response: &Response) -> Result<(String, u32), TokenError> {
-    if response.is_success()
-        && let Ok(granted) = response.json::<Granted>()
-        && !granted.access_token.is_empty()
-    {
-        return Ok((
-            granted.access_token,
-            granted.expires_in.unwrap_or(DEFAULT_EXPIRES_IN),
-        ));
-    }
-    Err(match response.json::<Refused>() {
-        Ok(refused) => TokenError::Lwa {
-            status: response.status,
-            code: Some(refused.error),
-            description: refused.error_description,
-        },
-        Err(_) => TokenError::Lwa {
-            status: response.status,
-            code: None,
-            description: response.text().trim().to_owned(),
-        },
-    })
+    Some(remote)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use sluice_guest::auth::HOST_AUTH_ERROR_HEADER;
+    use sluice_guest::http::Response;
+
     use super::*;
 
-    fn response(status: u16, body: &str) -> Response {
-        Response::new(status, &[], body)
-    }
-
-    #[test]
-    fn a_grant_yields_the_token_and_its_lifetime() {
-        let body = r#"{"access_token":"Atza|abc","token_type":"bearer","expires_in":3600,"refresh_token":"Atzr|x"}"#;
-        assert_eq!(
-            read_grant(&response(200, body)),
-            Ok(("Atza|abc".to_owned(), 3600))
+    /// The host's answer when Login with Amazon refused the grant with
+    /// `status` and `code`.
+    pub(crate) fn refused(status: u16, code: &str) -> HostAuthFailure {
+        let body = serde_json::json!({
+            "error": "token-refused",
+            "error_description": format!(
+                "the host could not obtain an access token for credential 'refresh_token': \
+                 the token endpoint answered {status}: {code}"
+            ),
+            "token_endpoint": {"status": status, "error": code, "error_description": "said LWA"},
+        });
+        let response = Response::new(
+            401,
+            &[(HOST_AUTH_ERROR_HEADER, "token-refused")],
+            body.to_string(),
         );
+        HostAuthFailure::from_response(&response).unwrap()
+    }
+
+    /// The host's answer when Login with Amazon failed.
+    pub(crate) fn unavailable() -> HostAuthFailure {
+        let response = Response::new(
+            503,
+            &[(HOST_AUTH_ERROR_HEADER, "token-endpoint-failed")],
+            r#"{"error":"token-endpoint-failed","error_description":"the host could not obtain an access token for credential 'refresh_token': the token endpoint answered 503 Service Unavailable without an access token"}"#,
+        );
+        HostAuthFailure::from_response(&response).unwrap()
+    }
+
+    /// The host's answer when a credential the grant needs is not set.
+    pub(crate) fn unreadable() -> HostAuthFailure {
+        let response = Response::new(
+            401,
+            &[(HOST_AUTH_ERROR_HEADER, "credential-unreadable")],
+            r#"{"error":"credential-unreadable","error_description":"credential 'refresh_token' needs credential 'client_id', which is not set"}"#,
+        );
+        HostAuthFailure::from_response(&response).unwrap()
     }
 
     #[test]
-    fn refusals_carry_lwas_code_and_description() {
-        let body = r#"{"error":"invalid_grant","error_description":"revoked"}"#;
-        let error = read_grant(&response(400, body)).unwrap_err();
-        assert!(!error.is_retryable());
-        assert!(error.is_refused_credentials());
+    fn a_revoked_grant_names_lwas_code_and_says_to_authorize_again() {
+        let failure = refused(400, "invalid_grant");
+        assert!(is_refused_credentials(&failure));
+        let explained = explain(&failure);
         assert!(
-            error.explain().contains("invalid_grant"),
-            "{}",
-            error.explain()
+            explained.starts_with(
+                "Login with Amazon refused the refresh token (invalid_grant: said LWA)"
+            ),
+            "{explained}"
         );
-        let remote = error.remote().unwrap();
+        assert!(explained.contains("authorize the app again"), "{explained}");
+        let remote = remote(&failure).unwrap();
         assert_eq!(remote.status, Some(400));
         assert_eq!(remote.code.as_deref(), Some("invalid_grant"));
+        assert_eq!(remote.message.as_deref(), Some("said LWA"));
     }
 
     #[test]
-    fn server_errors_are_retryable() {
-        let body = r#"{"error":"temporarily_unavailable","error_description":"later"}"#;
-        assert!(read_grant(&response(503, body)).unwrap_err().is_retryable());
+    fn a_wrong_client_points_at_the_client_id_and_secret() {
+        let failure = refused(401, "invalid_client");
+        assert!(is_refused_credentials(&failure));
         assert!(
-            read_grant(&response(502, "<html>"))
-                .unwrap_err()
-                .is_retryable()
+            explain(&failure).contains("client id or client secret (invalid_client"),
+            "{}",
+            explain(&failure)
         );
-        assert!(read_grant(&response(200, "{}")).unwrap_err().is_retryable());
+    }
+
+    #[test]
+    fn a_malformed_request_is_not_blamed_on_the_credentials() {
+        let failure = refused(400, "invalid_request");
+        assert!(!is_refused_credentials(&failure));
+        assert!(
+            explain(&failure).contains("with HTTP 400 (invalid_request: said LWA)"),
+            "{}",
+            explain(&failure)
+        );
+    }
+
+    #[test]
+    fn a_failing_token_endpoint_is_retryable_and_carries_no_remote_refusal() {
+        let failure = unavailable();
+        assert!(failure.is_retryable());
+        assert!(!is_refused_credentials(&failure));
+        assert!(
+            explain(&failure).starts_with("Login with Amazon gave no access token: "),
+            "{}",
+            explain(&failure)
+        );
+        assert!(remote(&failure).is_none());
+    }
+
+    #[test]
+    fn an_unset_companion_says_which_credentials_to_set() {
+        let failure = unreadable();
+        assert!(!failure.is_retryable());
+        assert!(!is_refused_credentials(&failure));
+        let explained = explain(&failure);
+        assert!(explained.contains("'client_id'"), "{explained}");
+        assert!(explained.contains("set the LWA client id"), "{explained}");
     }
 }

@@ -251,7 +251,7 @@ pub fn sync(context: &InvocationContext, request: &SyncRequest) -> Result<SyncBa
         attempt: context.attempt,
         endpoint: &config.endpoint,
     };
-    let mut api = SpApi::new(&config);
+    let api = SpApi::new(&config);
     let mut response = api
         .send(Method::Get, &page_path(&config, &cursor, page_size), None)
         .map_err(|error| outcome::sync_call_failure(&error, &attempt))?;

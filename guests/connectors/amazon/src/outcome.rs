@@ -4,17 +4,19 @@
 //! - 429 `QuotaExceeded` (sent without `Retry-After`): retry after the
 //!   connector's own backoff ([`quota_backoff_seconds`]);
 //! - 5xx and 408: retry, after `Retry-After` when Amazon sends one;
-//! - 403 after the token was refreshed: permanent, Amazon denies the seller
-//!   or the app access;
+//! - 403: permanent, Amazon denies the seller or the app access (the host
+//!   has already renewed a cached access token Amazon refused);
 //! - other 4xx: permanent, with Amazon's code and message;
-//! - a refused token request: permanent; LWA's own trouble: retry;
+//! - the host's answer that Login with Amazon refused the credentials:
+//!   permanent, with LWA's code; LWA's own trouble: retry;
 //! - a request the host's egress policy refused: permanent, pointing at the
 //!   `endpoint` setting.
 
+use sluice_guest::auth::HostAuthFailure;
 use sluice_guest::http::HttpError;
 use sluice_guest::{DeliveryOutcome, SyncError, log};
 
-use crate::lwa::TokenError;
+use crate::lwa;
 use crate::sp_api::{AmazonError, CallError, Operation, quota_backoff_seconds};
 
 /// What a failed call was for, to word the reasons: `"the listing of SKU
@@ -116,20 +118,20 @@ pub fn api_failure(
 /// The outcome of a delivery whose call brought no answer.
 pub fn call_failure(error: &CallError, attempt: &Attempt<'_>) -> DeliveryOutcome {
     match error {
-        CallError::Token(error) => token_failure(error),
+        CallError::Auth(failure) => auth_failure(failure),
         CallError::Http(error) => transport_failure(error, attempt),
     }
 }
 
-/// The outcome of a delivery that got no access token.
-pub fn token_failure(error: &TokenError) -> DeliveryOutcome {
-    let reason = error.explain();
-    let outcome = if error.is_retryable() {
+/// The outcome of a delivery the host could get no access token for.
+fn auth_failure(failure: &HostAuthFailure) -> DeliveryOutcome {
+    let reason = lwa::explain(failure);
+    let outcome = if failure.is_retryable() {
         DeliveryOutcome::retry(reason, None)
     } else {
         DeliveryOutcome::failed(reason)
     };
-    match error.remote() {
+    match lwa::remote(failure) {
         Some(remote) => outcome.with_remote(remote),
         None => outcome,
     }
@@ -180,14 +182,14 @@ pub fn sync_api_failure(error: &AmazonError, attempt: &Attempt<'_>) -> SyncError
 /// The sync error for a call that brought no answer.
 pub fn sync_call_failure(error: &CallError, attempt: &Attempt<'_>) -> SyncError {
     match error {
-        CallError::Token(error) => {
-            let reason = error.explain();
-            let sync_error = if error.is_retryable() {
+        CallError::Auth(failure) => {
+            let reason = lwa::explain(failure);
+            let sync_error = if failure.is_retryable() {
                 SyncError::retryable(reason)
             } else {
                 SyncError::permanent(reason)
             };
-            match error.remote() {
+            match lwa::remote(failure) {
                 Some(remote) => sync_error.with_remote(remote),
                 None => sync_error,
             }
@@ -273,5 +275,53 @@ mod tests {
             panic!("expected a failure");
         };
         assert!(failure.reason.contains("`endpoint`"), "{}", failure.reason);
+    }
+
+    #[test]
+    fn a_refused_grant_fails_permanently_with_lwas_code() {
+        let refused = CallError::Auth(lwa::tests::refused(400, "invalid_grant"));
+        let outcome = call_failure(&refused, &attempt(Operation::PatchListingsItem, 1));
+        let DeliveryOutcome::Failed(failure) = outcome else {
+            panic!("expected a failure, got {outcome:?}");
+        };
+        assert!(
+            failure
+                .reason
+                .starts_with("Login with Amazon refused the refresh token (invalid_grant"),
+            "{}",
+            failure.reason
+        );
+        let remote = failure.remote.unwrap();
+        assert_eq!(remote.status, Some(400));
+        assert_eq!(remote.code.as_deref(), Some("invalid_grant"));
+
+        let sync = sync_call_failure(&refused, &attempt(Operation::GetOrders, 0));
+        assert!(!sync.retryable);
+        assert_eq!(sync.remote.unwrap().code.as_deref(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn an_unavailable_token_endpoint_retries() {
+        let unavailable = CallError::Auth(lwa::tests::unavailable());
+        let outcome = call_failure(&unavailable, &attempt(Operation::PutListingsItem, 1));
+        let DeliveryOutcome::Retry(retry) = outcome else {
+            panic!("expected a retry, got {outcome:?}");
+        };
+        assert!(
+            retry
+                .reason
+                .starts_with("Login with Amazon gave no access token"),
+            "{}",
+            retry.reason
+        );
+        assert_eq!(retry.after_seconds, None);
+        assert!(sync_call_failure(&unavailable, &attempt(Operation::GetOrders, 0)).retryable);
+    }
+
+    #[test]
+    fn an_unset_client_id_fails_permanently() {
+        let unreadable = CallError::Auth(lwa::tests::unreadable());
+        let outcome = call_failure(&unreadable, &attempt(Operation::ConfirmShipment, 1));
+        assert!(matches!(outcome, DeliveryOutcome::Failed(_)), "{outcome:?}");
     }
 }

@@ -146,7 +146,7 @@ pub fn deliver(
         attempt: context.attempt,
         endpoint: &config.endpoint,
     };
-    let mut api = SpApi::new(config);
+    let api = SpApi::new(config);
     match api.send(Method::Post, &path, Some(&body)) {
         Ok(response) if response.is_success() => {
             log::info(

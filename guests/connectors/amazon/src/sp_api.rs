@@ -1,14 +1,16 @@
-//! Calling the Selling Partner API: the access token in `x-amz-access-token`,
-//! one refresh when Amazon refuses a token, and Amazon's error envelope
-//! (`{"errors":[{"code","message","details"}]}`).
+//! Calling the Selling Partner API: the host puts the access token in
+//! `x-amz-access-token` (and renews it once when Amazon refuses a cached
+//! one), and Amazon's error envelope
+//! (`{"errors":[{"code","message","details"}]}`) is read here.
 
 use serde::Deserialize;
 use serde_json::Value;
+use sluice_guest::RemoteError;
+use sluice_guest::auth::HostAuthFailure;
 use sluice_guest::http::{HttpError, Method, Request, Response};
-use sluice_guest::{RemoteError, log};
 
 use crate::config::Config;
-use crate::lwa::{self, AccessToken, TokenError};
+use crate::lwa;
 
 /// The `User-Agent` Amazon asks SP-API clients to send.
 const USER_AGENT: &str = "Sluice/0.1.0 (Language=Rust; Platform=wasm32-wasip2)";
@@ -70,37 +72,22 @@ pub fn quota_backoff_seconds(operation: Operation, attempt: u32) -> u32 {
 /// Why a call brought no answer from the SP-API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
-    /// No access token could be had.
-    Token(TokenError),
+    /// The host could not obtain an access token from Login with Amazon,
+    /// so the request was not sent.
+    Auth(HostAuthFailure),
     /// The request could not be sent or answered.
     Http(HttpError),
 }
 
-/// A client for one invocation: it holds the access token and refreshes it
-/// at most once.
+/// A client of the configured SP-API endpoint.
 pub struct SpApi<'a> {
     config: &'a Config,
-    token: Option<AccessToken>,
-    refreshed: bool,
 }
 
 impl<'a> SpApi<'a> {
-    /// A client for `config`; no token is fetched before the first call.
+    /// A client for `config`.
     pub fn new(config: &'a Config) -> Self {
-        Self {
-            config,
-            token: None,
-            refreshed: false,
-        }
-    }
-
-    /// A client starting with `token`, for a check that already exchanged one.
-    pub fn with_token(config: &'a Config, token: AccessToken) -> Self {
-        Self {
-            config,
-            token: Some(token),
-            refreshed: false,
-        }
+        Self { config }
     }
 
     /// The full URL of `path_and_query` on the configured endpoint.
@@ -108,75 +95,28 @@ impl<'a> SpApi<'a> {
         format!("{}{path_and_query}", self.config.endpoint)
     }
 
-    /// Sends `method path_and_query` with `body` (JSON) and returns Amazon's
-    /// answer, whatever its status.
-    ///
-    /// When Amazon answers 403 `Unauthorized` to a token from the cache, or
-    /// says the token itself is expired or invalid, the token is replaced
-    /// once and the request sent again.
+    /// Sends `method path_and_query` with `body` (JSON), authenticated by
+    /// the host with the seller's refresh token, and returns Amazon's answer,
+    /// whatever its status.
     pub fn send(
-        &mut self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<&Value>,
-    ) -> Result<Response, CallError> {
-        let token = match &self.token {
-            Some(token) => token.clone(),
-            None => {
-                let token = lwa::access_token(self.config).map_err(CallError::Token)?;
-                self.token = Some(token.clone());
-                token
-            }
-        };
-        let response = self.send_with(&token, method.clone(), path_and_query, body)?;
-        if self.refreshed || !should_refresh(&response, token.cached) {
-            return Ok(response);
-        }
-        let refused = AmazonError::from_response(&response);
-        log::info(
-            "Amazon refused the access token; exchanging the refresh token again",
-            &[
-                ("code", refused.code.as_deref().unwrap_or_default()),
-                ("details", refused.details.as_deref().unwrap_or_default()),
-            ],
-        );
-        self.refreshed = true;
-        let fresh = lwa::refreshed_token(self.config).map_err(CallError::Token)?;
-        self.token = Some(fresh.clone());
-        self.send_with(&fresh, method, path_and_query, body)
-    }
-
-    fn send_with(
         &self,
-        token: &AccessToken,
         method: Method,
         path_and_query: &str,
         body: Option<&Value>,
     ) -> Result<Response, CallError> {
         let mut request = Request::new(method, self.url(path_and_query))
-            .header("x-amz-access-token", &token.value)
+            .authenticated(lwa::CREDENTIAL)
             .header("accept", "application/json")
             .header("user-agent", USER_AGENT);
         if let Some(body) = body {
             request = request.json(body);
         }
-        request.send().map_err(CallError::Http)
+        let response = request.send().map_err(CallError::Http)?;
+        match HostAuthFailure::from_response(&response) {
+            Some(failure) => Err(CallError::Auth(failure)),
+            None => Ok(response),
+        }
     }
-}
-
-/// Whether a 403 may be cured by a new token: always when the token came
-/// from the cache (it may have been revoked), and when Amazon's details say
-/// the token itself is at fault.
-fn should_refresh(response: &Response, token_was_cached: bool) -> bool {
-    if response.status != 403 {
-        return false;
-    }
-    let error = AmazonError::from_response(response);
-    let about_token = error
-        .details
-        .as_deref()
-        .is_some_and(|details| details.to_ascii_lowercase().contains("access token"));
-    token_was_cached || about_token
 }
 
 /// One entry of Amazon's error envelope.
@@ -320,22 +260,6 @@ mod tests {
             AmazonError::from_response(&response(500, "")).summary(),
             "HTTP 500"
         );
-    }
-
-    #[test]
-    fn a_403_refreshes_a_cached_token_or_one_amazon_calls_invalid() {
-        let denied = response(
-            403,
-            r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":""}]}"#,
-        );
-        assert!(should_refresh(&denied, true));
-        assert!(!should_refresh(&denied, false));
-        let expired = response(
-            403,
-            r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":"The access token you provided has expired."}]}"#,
-        );
-        assert!(should_refresh(&expired, false));
-        assert!(!should_refresh(&response(400, "{}"), true));
     }
 
     #[test]

@@ -1,17 +1,20 @@
-//! Calling the Sell APIs: a bearer token from the cache, refreshed once when
-//! eBay refuses it, and eBay's error envelope read into outcomes.
+//! Calling the Sell APIs: each request authenticated by the host with the
+//! seller's refresh token ([`crate::oauth`]), and eBay's error envelope read
+//! into outcomes.
 //!
 //! Every Sell API error is `{"errors":[{"errorId","domain","category",
 //! "message","longMessage","parameters":[{"name","value"}]}]}`. A bad or
-//! expired token is 401 errorId 1001, a missing scope 403 errorId 1100, a
-//! throttled call 429.
+//! expired token is 401 errorId 1001 (the host renews a cached token once
+//! and sends the request again, so the connector sees a 401 only for a
+//! token just obtained), a missing scope 403 errorId 1100, a throttled call
+//! 429.
 
 use serde::Deserialize;
 use sluice_guest::http::{HttpError, Request, Response};
-use sluice_guest::{DeliveryOutcome, RemoteError, SyncError, log};
+use sluice_guest::{DeliveryOutcome, RemoteError, SyncError};
 
 use crate::config::Account;
-use crate::oauth::{self, TokenFailure};
+use crate::oauth::{REFRESH_TOKEN, TokenFailure};
 
 /// The Inventory API's base path.
 pub const INVENTORY: &str = "/sell/inventory/v1";
@@ -23,30 +26,26 @@ const INSUFFICIENT_PERMISSIONS: u64 = 1100;
 /// errorIds of eBay's own failures (Inventory, Fulfillment).
 const SYSTEM_ERRORS: [u64; 2] = [25001, 30500];
 
-/// Why a call got no usable answer.
+/// Why a call got no answer from eBay.
 #[derive(Debug)]
 pub enum CallError {
-    /// No access token.
+    /// The host could get no access token, and answered itself.
     Token(TokenFailure),
     /// No answer.
     Http(HttpError),
 }
 
-/// Calls to the Sell APIs for one invocation.
+/// Calls to the Sell APIs of one account.
 pub struct Session<'a> {
     account: &'a Account,
-    token: Option<String>,
-    refreshed: bool,
+    /// The invocation's time, which dates a `Retry-After`.
+    now_ms: u64,
 }
 
 impl<'a> Session<'a> {
-    /// A session for `account`; the token is fetched on the first call.
-    pub fn new(account: &'a Account) -> Self {
-        Self {
-            account,
-            token: None,
-            refreshed: false,
-        }
+    /// A session for `account` at `now_ms`.
+    pub fn new(account: &'a Account, now_ms: u64) -> Self {
+        Self { account, now_ms }
     }
 
     /// The account.
@@ -59,36 +58,18 @@ impl<'a> Session<'a> {
         self.account.url(path)
     }
 
-    /// Sends `request` with the access token. When eBay answers 401 (its
-    /// token expired early or was revoked), fetches a new token and sends
-    /// the request once more; at most once per session.
-    pub fn send(&mut self, request: Request) -> Result<Response, CallError> {
-        let token = match &self.token {
-            Some(token) => token.clone(),
-            None => oauth::access_token(self.account).map_err(CallError::Token)?,
-        };
-        self.token = Some(token.clone());
+    /// Sends `request` with the access token the host applies; the host's
+    /// own answer, when it could get no token, is a [`CallError::Token`].
+    pub fn send(&self, request: Request) -> Result<Response, CallError> {
         let response = request
-            .clone()
             .header("accept", "application/json")
-            .bearer_auth(&token)
+            .authenticated(REFRESH_TOKEN)
             .send()
             .map_err(CallError::Http)?;
-        if response.status != 401 || self.refreshed {
-            return Ok(response);
+        match TokenFailure::from_response(&response, self.now_ms) {
+            Some(failure) => Err(CallError::Token(failure)),
+            None => Ok(response),
         }
-        self.refreshed = true;
-        log::info(
-            "eBay refused the access token; fetching a new one",
-            &[("error_ids", &ErrorList::read(&response).ids())],
-        );
-        let token = oauth::fresh_access_token(self.account).map_err(CallError::Token)?;
-        self.token = Some(token.clone());
-        request
-            .header("accept", "application/json")
-            .bearer_auth(&token)
-            .send()
-            .map_err(CallError::Http)
     }
 }
 
@@ -213,16 +194,6 @@ impl ErrorList {
             .find(|error| error.error_id == Some(error_id))
     }
 
-    /// `25005,25007`.
-    pub fn ids(&self) -> String {
-        self.errors
-            .iter()
-            .filter_map(|error| error.error_id)
-            .map(|id| id.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
     /// Every error described, joined with `; `.
     pub fn summary(&self) -> Option<String> {
         if self.errors.is_empty() {
@@ -292,7 +263,7 @@ impl Refusal {
     }
 
     /// Whether a later attempt may succeed: throttling, eBay's own
-    /// failures, and a token refused even after a refresh.
+    /// failures, and a token refused even after the host renewed it.
     pub fn is_retryable(&self) -> bool {
         matches!(self.status, 401 | 408 | 429 | 500..=599)
             || SYSTEM_ERRORS.iter().any(|id| self.errors.has(*id))
@@ -388,6 +359,23 @@ mod tests {
             gateway.remote().message.as_deref(),
             Some("<html>Bad Gateway</html>")
         );
+    }
+
+    #[test]
+    fn a_token_refused_after_the_hosts_renewal_is_retried() {
+        let refusal = Refusal::read(
+            &response(
+                401,
+                r#"{"errors":[{"errorId":1001,"domain":"OAuth","category":"REQUEST","message":"Invalid access token"}]}"#,
+            ),
+            0,
+        );
+        assert!(refusal.is_retryable());
+        assert_eq!(
+            refusal.reason("list orders"),
+            "eBay refused a newly issued access token and did not list orders: 1001: Invalid access token"
+        );
+        assert_eq!(refusal.remote().code.as_deref(), Some("1001"));
     }
 
     #[test]

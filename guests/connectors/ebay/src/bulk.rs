@@ -124,7 +124,7 @@ impl PartAnswer {
 /// Sends `change`; `Err` is the outcome of a call that failed in part or in
 /// whole.
 pub fn send(
-    session: &mut Session<'_>,
+    session: &Session<'_>,
     site: &Site,
     change: &SkuChange,
     now_ms: u64,

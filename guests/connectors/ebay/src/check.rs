@@ -1,14 +1,14 @@
-//! The connection check: the token exchange, then one cheap read (the
-//! first order of the seller's order list), and whether the settings a new
-//! offer needs are there.
+//! The connection check: one cheap read (the first order of the seller's
+//! order list), for which the host obtains an access token with the app's
+//! keys and the seller's refresh token (or uses the one it holds, obtained
+//! with the same), and whether the settings a new offer needs are there.
 
 use serde::Deserialize;
 use sluice_guest::http::Request;
 use sluice_guest::{CheckStatus, ConnectionCheck, InvocationContext};
 
-use crate::api::{FULFILLMENT, Refusal};
+use crate::api::{CallError, FULFILLMENT, Refusal, Session};
 use crate::config::{Account, ListingSettings, Site, describe_missing};
-use crate::oauth;
 
 #[derive(Deserialize)]
 struct OrderCount {
@@ -37,45 +37,22 @@ pub fn test_connection(context: &InvocationContext) -> ConnectionCheck {
         site.marketplace_id,
         site.content_language
     );
-    let issued = match oauth::exchange(&account) {
-        Ok(issued) => issued,
-        Err(failure) => {
-            let status = if failure.is_unauthorized() {
-                CheckStatus::Unauthorized
-            } else if failure.is_retryable() {
-                CheckStatus::Unreachable
-            } else {
-                CheckStatus::Misconfigured
-            };
-            let finding = match failure.remote().and_then(|remote| remote.code) {
-                Some(code) => format!("refused: {code}"),
-                None => "failed".to_owned(),
-            };
-            return ConnectionCheck::new(status, failure.explain(&account))
-                .with_step("settings", settings_step)
-                .with_step("token", finding);
-        }
-    };
-    oauth::remember(&account, &issued);
-    let token_step = format!(
-        "refresh token accepted; access token valid for {} s",
-        issued.expires_in
-    );
     let url = account.url(&format!("{FULFILLMENT}/order?limit=1"));
-    let read = Request::get(url)
-        .header("accept", "application/json")
-        .bearer_auth(&issued.access_token)
-        .send();
-    let response = match read {
+    let response = match Session::new(&account, context.now_ms).send(Request::get(url)) {
         Ok(response) => response,
-        Err(error) => {
+        Err(CallError::Token(failure)) => {
+            return ConnectionCheck::new(failure.check_status(), failure.explain(&account))
+                .with_step("settings", settings_step)
+                .with_step("token", failure.finding());
+        }
+        Err(CallError::Http(error)) => {
             return ConnectionCheck::unreachable(format!(
-                "eBay issued an access token, but the Fulfillment API could not be reached: {error}."
+                "the Fulfillment API could not be reached: {error}."
             ))
-            .with_step("settings", settings_step)
-            .with_step("token", token_step);
+            .with_step("settings", settings_step);
         }
     };
+    let token_step = "refresh token accepted; the host holds the access token";
     if !response.is_success() {
         let refusal = Refusal::read(&response, context.now_ms);
         let status = match response.status {

@@ -1,14 +1,11 @@
-//! What a configuration supplies: the app's keys and the seller's refresh
-//! token (credentials), and the site and listing settings.
+//! What a configuration supplies: the environment, site and listing
+//! settings. The credentials (the app's keys and the seller's refresh token)
+//! stay with the host, which applies them to each call ([`crate::oauth`]).
 
-use sluice_guest::{InvocationContext, MissingField, credentials};
+use sluice_guest::auth::{self, AuthError};
+use sluice_guest::{InvocationContext, MissingField};
 
-/// The OAuth scopes every token is asked for: the Inventory API (listings,
-/// quantities) and the Fulfillment API (orders, shipments).
-pub const SCOPES: [&str; 2] = [
-    "https://api.ebay.com/oauth/api_scope/sell.inventory",
-    "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
-];
+use crate::oauth::REFRESH_TOKEN;
 
 /// The marketplaces eBay's Inventory API lists on, with their currency.
 pub const MARKETPLACES: [(&str, &str); 17] = [
@@ -64,22 +61,18 @@ impl Environment {
     }
 }
 
-/// The app and the seller's consent: everything a token exchange needs.
+/// The seller's eBay account, as far as the connector knows it: where its
+/// APIs are.
 #[derive(Debug, Clone)]
 pub struct Account {
     /// Where the APIs are.
     pub environment: Environment,
-    /// The App ID.
-    pub client_id: String,
-    /// The Cert ID.
-    pub client_secret: String,
-    /// The seller's refresh token.
-    pub refresh_token: String,
 }
 
 impl Account {
-    /// Reads the credentials and the environment; the problem names what is
-    /// missing or wrong.
+    /// Reads the environment and makes sure the host has a refresh token to
+    /// authenticate calls with; the problem names what is missing or wrong.
+    /// (The host checks the app's keys when it asks eBay for a token.)
     pub fn from_configuration(context: &InvocationContext) -> Result<Self, String> {
         let environment = match context.setting("environment").unwrap_or("production") {
             "production" => Environment::Production,
@@ -90,42 +83,16 @@ impl Account {
                 ));
             }
         };
-        let missing: Vec<String> = ["client_id", "client_secret", "refresh_token"]
-            .into_iter()
-            .filter(|key| credentials::get(key).is_none())
-            .map(|key| MissingField::credential(key).to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Err(missing.join("; "));
+        match auth::request_header(REFRESH_TOKEN) {
+            Ok(_) => Ok(Self { environment }),
+            Err(AuthError::NotConfigured(key)) => Err(MissingField::credential(&key).to_string()),
+            Err(error) => Err(error.to_string()),
         }
-        let get = |key| credentials::get(key).unwrap_or_default();
-        Ok(Self {
-            environment,
-            client_id: get("client_id").trim().to_owned(),
-            client_secret: get("client_secret").trim().to_owned(),
-            refresh_token: get("refresh_token").trim().to_owned(),
-        })
     }
 
     /// `https://<host><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("https://{}{path}", self.environment.host())
-    }
-
-    /// A hint when the App ID is of the other environment's keyset (eBay's
-    /// App IDs carry `PRD` or `SBX`).
-    pub fn keyset_hint(&self) -> Option<&'static str> {
-        let sandbox_keys = self.client_id.contains("-SBX-");
-        let production_keys = self.client_id.contains("-PRD-");
-        match self.environment {
-            Environment::Production if sandbox_keys => Some(
-                " The App ID is of a sandbox keyset; set environment to sandbox or use the production keyset.",
-            ),
-            Environment::Sandbox if production_keys => Some(
-                " The App ID is of a production keyset; set environment to production or use the sandbox keyset.",
-            ),
-            _ => None,
-        }
     }
 }
 

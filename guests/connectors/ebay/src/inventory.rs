@@ -41,7 +41,7 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
         })?;
     let account = Account::from_configuration(context).map_err(DeliveryOutcome::failed)?;
     let site = Site::from_configuration(context).map_err(DeliveryOutcome::failed)?;
-    let mut session = Session::new(&account);
+    let session = Session::new(&account, context.now_ms);
     let known = offers::load(&site.marketplace_id, &update.sku);
     let change = SkuChange {
         sku: update.sku.clone(),
@@ -52,7 +52,7 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
             price: None,
         }),
     };
-    match bulk::send(&mut session, &site, &change, context.now_ms)? {
+    match bulk::send(&session, &site, &change, context.now_ms)? {
         Applied::All => {}
         Applied::OfferUnknown => {
             offers::forget(&site.marketplace_id, &update.sku);
@@ -60,7 +60,7 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
                 offer: None,
                 ..change
             };
-            bulk::send(&mut session, &site, &alone, context.now_ms)?;
+            bulk::send(&session, &site, &alone, context.now_ms)?;
         }
     }
     Ok(DeliveryOutcome::delivered(None))

@@ -8,11 +8,12 @@
 //!   shipping fulfillment for eBay orders.
 //! - Sync ([`orders`]): eBay orders by last modification, as
 //!   `order.placed`/`order.updated` payloads.
-//! - Connection check ([`check`]): the token exchange and one cheap read.
+//! - Connection check ([`check`]): one cheap read, and the listing settings.
 //!
-//! Every call carries a user access token from the OAuth refresh-token
-//! grant ([`oauth`]), cached in the configuration's state until shortly
-//! before it expires and refreshed once when eBay refuses it ([`api`]).
+//! The component holds no credential: every call asks the host to
+//! authenticate it with the seller's refresh token ([`oauth`]); the host
+//! obtains the user access token, caches it until shortly before it
+//! expires and renews it once when eBay refuses it ([`api`]).
 
 mod api;
 mod bulk;

@@ -1,236 +1,148 @@
-//! eBay's OAuth refresh-token grant: `POST /identity/v1/oauth2/token` with
-//! the app's keys in `Authorization: Basic` and the seller's refresh token
-//! in a form. Access tokens live two hours; they are cached in the
-//! configuration's state until shortly before they expire.
+//! eBay's OAuth, as far as the connector still sees it.
+//!
+//! The host holds the app's keys and the seller's refresh token: it trades
+//! the refresh token for a user access token at
+//! `/identity/v1/oauth2/token` of the API host the request goes to (Basic
+//! client authentication, the sell.inventory and sell.fulfillment scopes;
+//! the manifest's `[credentials.auth]`), caches the token until shortly
+//! before it expires, and renews it once when eBay answers 401. A request
+//! only names the credential ([`REFRESH_TOKEN`]); when the host cannot get
+//! a token it answers the request itself, and [`TokenFailure`] says what a
+//! store admin should do about that answer.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use sluice_guest::http::{HttpError, Request, Response};
-use sluice_guest::{DeliveryOutcome, RemoteError, SyncError, encode, log, state};
+use sluice_guest::auth::{HostAuthFailure, HostAuthReason};
+use sluice_guest::http::Response;
+use sluice_guest::{CheckStatus, DeliveryOutcome, RemoteError, SyncError};
 
-use crate::config::{Account, SCOPES};
+use crate::config::{Account, Environment};
 
-/// The token endpoint's path.
-pub const TOKEN_PATH: &str = "/identity/v1/oauth2/token";
+/// The credential the host authenticates Sell API calls with: the seller's
+/// refresh token, with `client_id` and `client_secret` as its companions.
+pub const REFRESH_TOKEN: &str = "refresh_token";
 
-/// An access token and how long it lives, in seconds.
+/// The OAuth `error` codes that mean the app's keys or the seller's consent
+/// must change.
+const UNAUTHORIZED_CODES: [&str; 4] = [
+    "invalid_client",
+    "invalid_grant",
+    "invalid_scope",
+    "unauthorized_client",
+];
+
+/// Why the host could get no access token for a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issued {
-    /// The user access token.
-    pub access_token: String,
-    /// `expires_in`.
-    pub expires_in: u32,
-}
-
-/// Why no access token could be had.
-#[derive(Debug, Clone)]
-pub enum TokenFailure {
-    /// eBay refused the request (HTTP 4xx with an OAuth `error`): bad keys,
-    /// a revoked refresh token, missing scopes. Retrying cannot help.
-    Refused {
-        /// HTTP status.
-        status: u16,
-        /// `error`, for example `invalid_grant`.
-        code: String,
-        /// `error_description`.
-        description: String,
-    },
-    /// eBay failed or throttled (HTTP 5xx or 429), or answered something
-    /// that is not a token; a later attempt may succeed.
-    Unavailable {
-        /// HTTP status.
-        status: u16,
-        /// `error`, if any.
-        code: Option<String>,
-        /// `error_description`, or the start of the body.
-        description: String,
-    },
-    /// The request did not get an answer.
-    Transport(HttpError),
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct OAuthError {
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-/// Trades the refresh token for an access token, without the cache.
-pub fn exchange(account: &Account) -> Result<Issued, TokenFailure> {
-    let basic = STANDARD.encode(format!("{}:{}", account.client_id, account.client_secret));
-    let scope = SCOPES.join(" ");
-    let body = encode::pairs(&[
-        ("grant_type", "refresh_token"),
-        ("refresh_token", &account.refresh_token),
-        ("scope", &scope),
-    ]);
-    let response = Request::post(account.url(TOKEN_PATH))
-        .header("authorization", format!("Basic {basic}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
-        .body(body)
-        .send()
-        .map_err(TokenFailure::Transport)?;
-    read_answer(&response)
-}
-
-/// The token or the failure in a token endpoint's answer.
-fn read_answer(response: &Response) -> Result<Issued, TokenFailure> {
-    let status = response.status;
-    if response.is_success() {
-        return match response.json::<TokenAnswer>() {
-            Ok(answer) if !answer.access_token.is_empty() => Ok(Issued {
-                access_token: answer.access_token,
-                // eBay's user tokens live 7200 s; assume so if it says nothing.
-                expires_in: answer
-                    .expires_in
-                    .map_or(7_200, |seconds| u32::try_from(seconds).unwrap_or(u32::MAX)),
-            }),
-            _ => Err(TokenFailure::Unavailable {
-                status,
-                code: None,
-                description: "the token endpoint answered without an access token".into(),
-            }),
-        };
-    }
-    let error = response.json::<OAuthError>().ok();
-    match (status, error) {
-        (400..=499, Some(error)) if status != 429 => Err(TokenFailure::Refused {
-            status,
-            code: error.error,
-            description: error.error_description,
-        }),
-        (_, error) => Err(TokenFailure::Unavailable {
-            status,
-            code: error.as_ref().map(|e| e.error.clone()),
-            description: error.map_or_else(
-                || response.text().chars().take(200).collect(),
-                |e| e.error_description,
-            ),
-        }),
-    }
-}
-
-/// The state key of the cached token: per app, refresh token and
-/// environment, so that new credentials never use an old token.
-pub fn cache_key(account: &Account) -> String {
-    let digest = Sha256::digest(format!(
-        "{}\n{}\n{}",
-        account.environment.name(),
-        account.client_id,
-        account.refresh_token
-    ));
-    format!("token:{}", &hex::encode(digest)[..16])
-}
-
-/// An access token: the cached one, or a new one (then cached).
-pub fn access_token(account: &Account) -> Result<String, TokenFailure> {
-    state::cached_token(&cache_key(account), || {
-        exchange(account).map(|issued| {
-            log::info(
-                "exchanged the refresh token for an access token",
-                &[("expires_in", &issued.expires_in.to_string())],
-            );
-            (issued.access_token, issued.expires_in)
-        })
-    })
-}
-
-/// A new access token, replacing the cached one (which eBay refused).
-pub fn fresh_access_token(account: &Account) -> Result<String, TokenFailure> {
-    state::invalidate_token(&cache_key(account));
-    access_token(account)
-}
-
-/// Keeps `issued` as the cached token, as [`access_token`] would.
-pub fn remember(account: &Account, issued: &Issued) {
-    let key = cache_key(account);
-    state::invalidate_token(&key);
-    let token = issued.access_token.clone();
-    let _ = state::cached_token::<()>(&key, || Ok((token, issued.expires_in)));
+pub struct TokenFailure {
+    failure: HostAuthFailure,
+    /// The token endpoint's `Retry-After`, which the host passes on, in
+    /// seconds.
+    retry_after: Option<u32>,
 }
 
 impl TokenFailure {
-    /// Whether a later attempt may succeed.
+    /// The host's own answer in `response`, if it is one; eBay's answers
+    /// (a 401 errorId 1001 included) give `None`. `now_ms` dates its
+    /// `Retry-After`.
+    pub fn from_response(response: &Response, now_ms: u64) -> Option<Self> {
+        HostAuthFailure::from_response(response).map(|failure| Self {
+            failure,
+            retry_after: response.retry_after(now_ms),
+        })
+    }
+
+    /// Whether a later attempt may succeed: the token endpoint failed, as
+    /// opposed to refusing the credentials.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Refused { .. } => false,
-            Self::Unavailable { .. } => true,
-            Self::Transport(error) => error.is_retryable(),
-        }
+        self.failure.is_retryable()
+    }
+
+    /// eBay's OAuth `error` code, when its token endpoint gave one
+    /// (`invalid_grant`, `invalid_client`, `temporarily_unavailable`, ...).
+    pub fn code(&self) -> Option<&str> {
+        self.failure.token_error().filter(|code| !code.is_empty())
     }
 
     /// Whether eBay refused the app's keys or the seller's consent.
     pub fn is_unauthorized(&self) -> bool {
-        matches!(self, Self::Refused { code, .. }
-            if matches!(code.as_str(), "invalid_client" | "invalid_grant" | "invalid_scope" | "unauthorized_client"))
+        self.code()
+            .is_some_and(|code| UNAUTHORIZED_CODES.contains(&code))
+    }
+
+    /// eBay's `error_description`, or else the host's explanation.
+    fn description(&self) -> &str {
+        self.failure
+            .token_endpoint
+            .as_ref()
+            .and_then(|refusal| refusal.description.as_deref())
+            .unwrap_or(&self.failure.description)
     }
 
     /// One sentence for the store admin: what is wrong and what to fix.
     pub fn explain(&self, account: &Account) -> String {
-        match self {
-            Self::Refused { code, .. } if code == "invalid_client" => format!(
-                "eBay refused the app's client id or client secret (invalid_client); check the App ID and Cert ID of the {} keyset.{}",
-                account.environment.name(),
-                account.keyset_hint().unwrap_or_default()
-            ),
-            Self::Refused { code, .. } if code == "invalid_grant" => "eBay refused the refresh token (invalid_grant): it was revoked, has expired or was issued to another app; have the seller grant access again and set the new refresh token.".to_owned(),
-            Self::Refused { code, .. } if code == "invalid_scope" => "eBay refused the scopes asked for (invalid_scope): the refresh token must grant sell.inventory and sell.fulfillment; have the seller grant access to both.".to_owned(),
-            Self::Refused { code, description, .. } => {
-                format!("eBay refused the token request ({code}): {description}")
+        match (self.failure.reason, self.code()) {
+            (HostAuthReason::TokenRefused, Some("invalid_client")) => {
+                let (environment, tag, other) = match account.environment {
+                    Environment::Production => ("production", "PRD", "SBX"),
+                    Environment::Sandbox => ("sandbox", "SBX", "PRD"),
+                };
+                format!(
+                    "eBay refused the app's client id or client secret (invalid_client); check the App ID and Cert ID of the {environment} keyset (its App ID contains -{tag}-; one containing -{other}- is of the other environment's keyset, so set environment to match or use the {environment} keyset)."
+                )
             }
-            Self::Unavailable { status, code, description } => match code {
-                Some(code) => format!(
-                    "eBay's token endpoint answered HTTP {status} ({code}): {description}"
-                ),
-                None => format!("eBay's token endpoint answered HTTP {status}: {description}"),
-            },
-            Self::Transport(error) => format!("could not reach eBay's token endpoint: {error}"),
+            (HostAuthReason::TokenRefused, Some("invalid_grant")) => "eBay refused the refresh token (invalid_grant): it was revoked, has expired or was issued to another app; have the seller grant access again and set the new refresh token.".to_owned(),
+            (HostAuthReason::TokenRefused, Some("invalid_scope")) => "eBay refused the scopes asked for (invalid_scope): the refresh token must grant sell.inventory and sell.fulfillment; have the seller grant access to both.".to_owned(),
+            (HostAuthReason::TokenRefused, Some(code)) => {
+                format!("eBay refused the token request ({code}): {}", self.description())
+            }
+            (HostAuthReason::TokenRefused, None) => {
+                format!("eBay refused the token request: {}", self.description())
+            }
+            // The host names the credential that is missing or unusable.
+            (HostAuthReason::CredentialUnreadable, _) => {
+                format!("{}; nothing was sent to eBay.", self.failure.description)
+            }
+            (HostAuthReason::TokenEndpointFailed, code) => {
+                let answer = self.failure.token_endpoint.as_ref();
+                let said = answer.and_then(|answer| answer.description.as_deref());
+                match (answer.map(|answer| answer.status), code, said) {
+                    (Some(status), Some(code), Some(said)) => {
+                        format!("eBay's token endpoint answered HTTP {status} ({code}): {said}")
+                    }
+                    (Some(status), Some(code), None) => format!(
+                        "eBay's token endpoint answered HTTP {status} ({code}) without an access token."
+                    ),
+                    (Some(status), None, _) => format!(
+                        "eBay's token endpoint answered HTTP {status} without an access token."
+                    ),
+                    // It could not be reached: the host says why.
+                    (None, _, _) => format!(
+                        "eBay's token endpoint issued no access token: {}",
+                        self.failure.description
+                    ),
+                }
+            }
         }
     }
 
-    /// eBay's answer, when there was one.
+    /// eBay's token endpoint's answer, when the host passed it on (the
+    /// host's own 401 or 503 is not eBay's).
     pub fn remote(&self) -> Option<RemoteError> {
-        match self {
-            Self::Refused {
-                status,
-                code,
-                description,
-            } => Some(
-                RemoteError::http(*status)
-                    .with_code(code.as_str())
-                    .with_message(description),
-            ),
-            Self::Unavailable {
-                status,
-                code,
-                description,
-            } => {
-                let remote = RemoteError::http(*status).with_message(description);
-                Some(match code {
-                    Some(code) => remote.with_code(code.as_str()),
-                    None => remote,
-                })
-            }
-            Self::Transport(_) => None,
-        }
+        let refusal = self.failure.token_endpoint.as_ref()?;
+        let remote = RemoteError::http(refusal.status);
+        let remote = match self.code() {
+            Some(code) => remote.with_code(code),
+            None => remote,
+        };
+        Some(match &refusal.description {
+            Some(description) => remote.with_message(description),
+            None => remote,
+        })
     }
 
     /// The delivery outcome: a retry or a permanent failure.
     pub fn outcome(&self, account: &Account) -> DeliveryOutcome {
         let reason = self.explain(account);
         let outcome = if self.is_retryable() {
-            DeliveryOutcome::retry(reason, None)
+            DeliveryOutcome::retry(reason, self.retry_after)
         } else {
             DeliveryOutcome::failed(reason)
         };
@@ -253,45 +165,211 @@ impl TokenFailure {
             None => error,
         }
     }
+
+    /// The connection check's status: unauthorized for refused keys or
+    /// consent, unreachable when eBay failed, misconfigured otherwise.
+    pub fn check_status(&self) -> CheckStatus {
+        if self.is_unauthorized() {
+            CheckStatus::Unauthorized
+        } else if self.is_retryable() {
+            CheckStatus::Unreachable
+        } else {
+            CheckStatus::Misconfigured
+        }
+    }
+
+    /// The connection check's finding for its `token` step.
+    pub fn finding(&self) -> String {
+        match (self.is_retryable(), self.code()) {
+            (true, Some(code)) => format!("failed: {code}"),
+            (true, None) => "failed".to_owned(),
+            (false, Some(code)) => format!("refused: {code}"),
+            (false, None) => "not requested: the host could not use the credentials".to_owned(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use sluice_guest::auth::HOST_AUTH_ERROR_HEADER;
+
     use super::*;
 
-    fn response(status: u16, body: &str) -> Response {
-        Response::new(status, &[], body)
+    const NOW_MS: u64 = 1_767_225_600_000;
+
+    fn production() -> Account {
+        Account {
+            environment: Environment::Production,
+        }
+    }
+
+    /// The host's answer when eBay's token endpoint refused the grant.
+    fn refused(status: u16, code: &str, description: &str) -> TokenFailure {
+        let body = serde_json::json!({
+            "error": "token-refused",
+            "error_description": format!("the host could not obtain an access token for credential 'refresh_token': the token endpoint answered {status}: {code} ({description})"),
+            "token_endpoint": {"status": status, "error": code, "error_description": description},
+        });
+        let response = Response::new(
+            401,
+            &[(HOST_AUTH_ERROR_HEADER, "token-refused")],
+            body.to_string(),
+        );
+        TokenFailure::from_response(&response, NOW_MS).unwrap()
+    }
+
+    /// The host's answer when eBay's token endpoint failed with `answer`
+    /// (`{"status","error"}`), or could not be reached (`None`).
+    fn endpoint_failed(
+        answer: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> TokenFailure {
+        let mut body = serde_json::json!({
+            "error": "token-endpoint-failed",
+            "error_description": "the host could not obtain an access token for credential 'refresh_token': the token endpoint failed: connection refused",
+        });
+        if let Some(answer) = answer {
+            body["token_endpoint"] = answer;
+        }
+        let mut headers = headers.to_vec();
+        headers.push((HOST_AUTH_ERROR_HEADER, "token-endpoint-failed"));
+        let response = Response::new(503, &headers, body.to_string());
+        TokenFailure::from_response(&response, NOW_MS).unwrap()
     }
 
     #[test]
-    fn a_token_answer_gives_the_token_and_its_lifetime() {
-        let issued = read_answer(&response(
-            200,
-            r#"{"access_token":"v^1.1#abc","expires_in":7200,"token_type":"User Access Token"}"#,
-        ))
-        .unwrap();
-        assert_eq!(issued.access_token, "v^1.1#abc");
-        assert_eq!(issued.expires_in, 7200);
+    fn ebays_own_401_is_not_a_token_failure() {
+        let response = Response::new(
+            401,
+            &[],
+            r#"{"errors":[{"errorId":1001,"domain":"OAuth","message":"Invalid access token"}]}"#,
+        );
+        assert_eq!(TokenFailure::from_response(&response, NOW_MS), None);
     }
 
     #[test]
-    fn oauth_errors_are_refusals_and_server_errors_are_retryable() {
-        let refused = read_answer(&response(
-            400,
-            r#"{"error":"invalid_grant","error_description":"revoked"}"#,
-        ))
-        .unwrap_err();
-        assert!(!refused.is_retryable());
-        assert!(refused.is_unauthorized());
-        let unavailable = read_answer(&response(
-            503,
-            r#"{"error":"temporarily_unavailable","error_description":"later"}"#,
-        ))
-        .unwrap_err();
-        assert!(unavailable.is_retryable());
-        let html = read_answer(&response(502, "<html>bad gateway</html>")).unwrap_err();
-        assert!(html.is_retryable());
-        let empty = read_answer(&response(200, "{}")).unwrap_err();
-        assert!(empty.is_retryable());
+    fn a_revoked_refresh_token_fails_for_good_and_says_to_grant_again() {
+        let failure = refused(400, "invalid_grant", "the refresh token is invalid");
+        assert!(!failure.is_retryable());
+        assert!(matches!(failure.check_status(), CheckStatus::Unauthorized));
+        assert_eq!(failure.finding(), "refused: invalid_grant");
+        let DeliveryOutcome::Failed(failed) = failure.outcome(&production()) else {
+            panic!("expected a permanent failure");
+        };
+        assert!(
+            failed
+                .reason
+                .starts_with("eBay refused the refresh token (invalid_grant)")
+        );
+        assert!(failed.reason.contains("have the seller grant access again"));
+        let remote = failed.remote.unwrap();
+        assert_eq!(
+            (
+                remote.status,
+                remote.code.as_deref(),
+                remote.message.as_deref()
+            ),
+            (
+                Some(400),
+                Some("invalid_grant"),
+                Some("the refresh token is invalid")
+            )
+        );
+    }
+
+    #[test]
+    fn refused_app_keys_name_the_keyset_of_the_environment() {
+        let failure = refused(401, "invalid_client", "client authentication failed");
+        assert!(matches!(failure.check_status(), CheckStatus::Unauthorized));
+        let production = failure.explain(&production());
+        assert!(
+            production.starts_with("eBay refused the app's client id or client secret (invalid_client); check the App ID and Cert ID of the production keyset (its App ID contains -PRD-;"),
+            "{production}"
+        );
+        let sandbox = failure.explain(&Account {
+            environment: Environment::Sandbox,
+        });
+        assert!(
+            sandbox.contains("sandbox keyset (its App ID contains -SBX-;"),
+            "{sandbox}"
+        );
+    }
+
+    #[test]
+    fn missing_scopes_say_which_to_grant_and_other_codes_are_quoted() {
+        let scope = refused(400, "invalid_scope", "exceeds the granted scope");
+        assert!(
+            scope
+                .explain(&production())
+                .contains("sell.inventory and sell.fulfillment")
+        );
+        let other = refused(400, "unsupported_grant_type", "not supported");
+        assert_eq!(
+            other.explain(&production()),
+            "eBay refused the token request (unsupported_grant_type): not supported"
+        );
+        assert!(matches!(other.check_status(), CheckStatus::Misconfigured));
+    }
+
+    #[test]
+    fn a_failing_token_endpoint_is_retried_when_it_asks_with_its_code() {
+        let failure = endpoint_failed(
+            Some(serde_json::json!({"status": 503, "error": "temporarily_unavailable"})),
+            &[("retry-after", "120")],
+        );
+        assert!(failure.is_retryable());
+        assert!(!failure.is_unauthorized());
+        assert!(matches!(failure.check_status(), CheckStatus::Unreachable));
+        assert_eq!(failure.finding(), "failed: temporarily_unavailable");
+        let DeliveryOutcome::Retry(retry) = failure.outcome(&production()) else {
+            panic!("expected a retry");
+        };
+        assert_eq!(
+            retry.reason,
+            "eBay's token endpoint answered HTTP 503 (temporarily_unavailable) without an access token."
+        );
+        assert_eq!(retry.after_seconds, Some(120));
+        let remote = retry.remote.unwrap();
+        assert_eq!(
+            (remote.status, remote.code.as_deref()),
+            (Some(503), Some("temporarily_unavailable"))
+        );
+        assert!(failure.sync_error(&production()).retryable);
+    }
+
+    #[test]
+    fn an_unreachable_token_endpoint_is_retried_without_claiming_an_ebay_answer() {
+        let failure = endpoint_failed(None, &[]);
+        assert!(failure.is_retryable());
+        assert_eq!(failure.finding(), "failed");
+        assert!(failure.remote().is_none());
+        let SyncError {
+            reason, retryable, ..
+        } = failure.sync_error(&production());
+        assert!(retryable);
+        assert_eq!(
+            reason,
+            "eBay's token endpoint issued no access token: the host could not obtain an access token for credential 'refresh_token': the token endpoint failed: connection refused"
+        );
+    }
+
+    #[test]
+    fn incomplete_credentials_are_a_permanent_misconfiguration() {
+        let response = Response::new(
+            401,
+            &[(HOST_AUTH_ERROR_HEADER, "credential-unreadable")],
+            r#"{"error":"credential-unreadable","error_description":"the host could not obtain an access token for credential 'refresh_token': credential 'refresh_token' needs credential 'client_id', which is not set"}"#,
+        );
+        let failure = TokenFailure::from_response(&response, NOW_MS).unwrap();
+        assert!(!failure.is_retryable());
+        assert!(matches!(failure.check_status(), CheckStatus::Misconfigured));
+        assert_eq!(
+            failure.explain(&production()),
+            "the host could not obtain an access token for credential 'refresh_token': credential 'refresh_token' needs credential 'client_id', which is not set; nothing was sent to eBay."
+        );
+        assert!(matches!(
+            failure.outcome(&production()),
+            DeliveryOutcome::Failed(_)
+        ));
     }
 }

@@ -274,7 +274,7 @@ pub fn sync(context: &InvocationContext, request: &SyncRequest) -> Result<SyncBa
         "lastmodifieddate:[{}..]",
         dates::format_ebay(cursor.since_ms)
     );
-    let mut session = Session::new(&account);
+    let session = Session::new(&account, context.now_ms);
     let url = session.url(&format!(
         "{FULFILLMENT}/order?filter={}&limit={limit}&offset=0",
         percent(&filter)

@@ -74,7 +74,7 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
         }
     }
     let mut lister = Lister {
-        session: Session::new(&account),
+        session: Session::new(&account, context.now_ms),
         site: &site,
         product: &product,
         quantity,
@@ -246,7 +246,7 @@ impl Lister<'_> {
                 price: Some(self.product.price.clone()),
             }),
         };
-        bulk::send(&mut self.session, self.site, &change, self.now_ms)
+        bulk::send(&self.session, self.site, &change, self.now_ms)
     }
 
     /// Creates the SKU's offer, or adopts the one eBay says exists.

@@ -88,7 +88,7 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
         );
     }
     let account = Account::from_configuration(context).map_err(DeliveryOutcome::failed)?;
-    let mut session = Session::new(&account);
+    let session = Session::new(&account, context.now_ms);
     let line_items = shipment
         .line_items
         .iter()
@@ -135,7 +135,7 @@ fn run(context: &InvocationContext, event: &Event) -> Result<DeliveryOutcome, De
         }
         409 => {
             let conflict = Refusal::read(&response, context.now_ms);
-            already_recorded(&mut session, order_id, &tracking, context.now_ms)?
+            already_recorded(&session, order_id, &tracking, context.now_ms)?
                 .map(|id| DeliveryOutcome::delivered(Some(id)))
                 .ok_or_else(|| {
                     DeliveryOutcome::failed(format!(
@@ -176,7 +176,7 @@ struct OrderHrefs {
 
 /// The id of the order's fulfillment with `tracking`, if it has one.
 fn already_recorded(
-    session: &mut Session<'_>,
+    session: &Session<'_>,
     order_id: &str,
     tracking: &str,
     now_ms: u64,

@@ -3,14 +3,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use serde::Deserialize;
-use sluice_guest::{InvocationContext, credentials};
+use sluice_guest::auth::{self, AuthError};
+use sluice_guest::{InvocationContext, MissingField};
 
 /// Credential: the service account's JSON key file, as downloaded from the
-/// Google Cloud console.
+/// Google Cloud console. The host signs in with it (manifest scheme
+/// `oauth2-jwt-bearer`); the component never reads it.
 pub const KEY_CREDENTIAL: &str = "service_account_key";
 /// Setting: the numeric Merchant Center account id.
 pub const MERCHANT_ID: &str = "merchant_id";
@@ -139,69 +137,16 @@ fn is_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The parts of a service account's JSON key the connector uses.
-pub struct ServiceAccountKey {
-    /// The account's email, the assertion's `iss`.
-    pub client_email: String,
-    /// The id of the key, the assertion's `kid`.
-    pub private_key_id: String,
-    /// The RSA private key that signs assertions.
-    pub private_key: RsaPrivateKey,
-}
-
-/// The JSON key file; only what is read.
-#[derive(Deserialize)]
-struct KeyFile {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    client_email: Option<String>,
-    private_key_id: Option<String>,
-    private_key: Option<String>,
-}
-
-impl ServiceAccountKey {
-    /// The key in credential [`KEY_CREDENTIAL`].
-    pub fn load() -> Result<Self, String> {
-        let json = credentials::require(KEY_CREDENTIAL).map_err(|missing| missing.to_string())?;
-        Self::parse(&json)
-    }
-
-    /// Parses a JSON key file. The error says what is wrong without
-    /// quoting any of the key.
-    pub fn parse(json: &str) -> Result<Self, String> {
-        let not_a_key = |problem: &str| {
-            format!(
-                "credential `{KEY_CREDENTIAL}` is not a service account JSON key: {problem}; \
-                 create a key of type JSON for the service account in the Google Cloud console \
-                 and paste the whole file"
-            )
-        };
-        let file: KeyFile = serde_json::from_str(json)
-            .map_err(|_| not_a_key("it is not a JSON object with the fields of a key file"))?;
-        if let Some(kind) = file.kind.as_deref()
-            && kind != "service_account"
-        {
-            return Err(not_a_key(&format!(
-                "its type is {kind:?}, not \"service_account\""
-            )));
+/// Checks that the configuration sets credential [`KEY_CREDENTIAL`] for the
+/// host to sign in with; the component never reads it, and a value that is
+/// no key comes back from the host when a request is sent.
+pub fn require_key() -> Result<(), String> {
+    match auth::request_header(KEY_CREDENTIAL) {
+        Ok(_) => Ok(()),
+        Err(AuthError::NotConfigured(_)) => {
+            Err(MissingField::credential(KEY_CREDENTIAL).to_string())
         }
-        let field = |value: Option<String>, name: &str| {
-            value
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
-                .ok_or_else(|| not_a_key(&format!("field `{name}` is missing")))
-        };
-        let client_email = field(file.client_email, "client_email")?;
-        let private_key_id = field(file.private_key_id, "private_key_id")?;
-        let pem = field(file.private_key, "private_key")?;
-        let private_key = RsaPrivateKey::from_pkcs8_pem(&pem)
-            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(&pem))
-            .map_err(|_| not_a_key("field `private_key` is not a PEM-encoded RSA private key"))?;
-        Ok(Self {
-            client_email,
-            private_key_id,
-            private_key,
-        })
+        Err(error) => Err(error.to_string()),
     }
 }
 
@@ -285,31 +230,5 @@ mod tests {
                 .unwrap(),
             b"en~US~a b"
         );
-    }
-
-    #[test]
-    fn key_files_without_the_needed_fields_are_refused_without_quoting_them() {
-        let error = ServiceAccountKey::parse("not json").err().unwrap();
-        assert!(
-            error.starts_with("credential `service_account_key` is not a service account JSON key")
-        );
-        let error = ServiceAccountKey::parse(r#"{"type":"authorized_user"}"#)
-            .err()
-            .unwrap();
-        assert!(error.contains("\"authorized_user\""), "{error}");
-        let error = ServiceAccountKey::parse(
-            r#"{"type":"service_account","client_email":"a@b","private_key_id":"k","private_key":"-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n"}"#,
-        )
-        .err()
-        .unwrap();
-        assert!(
-            error.contains("not a PEM-encoded RSA private key"),
-            "{error}"
-        );
-        assert!(!error.contains("c2VjcmV0"), "{error}");
-        let error = ServiceAccountKey::parse(r#"{"type":"service_account"}"#)
-            .err()
-            .unwrap();
-        assert!(error.contains("`client_email` is missing"), "{error}");
     }
 }

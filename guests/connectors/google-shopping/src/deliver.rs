@@ -5,10 +5,9 @@ use serde::Deserialize;
 use sluice_guest::http::{Request, Response};
 use sluice_guest::{DeliveryOutcome, Event, InvocationContext, log};
 
-use crate::config::{DATA_SOURCE, MERCHANT_ID, Merchant, ServiceAccountKey};
+use crate::config::{self, DATA_SOURCE, MERCHANT_ID, Merchant};
 use crate::merchant_api::{self, GoogleError, MERCHANT_API};
 use crate::product_input::{self, AVAILABILITY_MASK};
-use crate::token::Tokens;
 
 /// Delivers `event` for the configuration of `context`.
 pub fn deliver(context: &InvocationContext, event: &Event) -> DeliveryOutcome {
@@ -47,24 +46,18 @@ fn insert(
             ));
         }
     };
-    let key = match ServiceAccountKey::load() {
-        Ok(key) => key,
-        Err(problem) => return DeliveryOutcome::failed(problem),
-    };
-    let tokens = Tokens::new(&key, context.now_ms);
+    if let Err(problem) = config::require_key() {
+        return DeliveryOutcome::failed(problem);
+    }
     let url = format!(
         "{MERCHANT_API}/products/v1/accounts/{}/productInputs:insert?dataSource={}",
         merchant.account,
         merchant.data_source_name()
     );
     let what = format!("insert product {}", product.sku);
-    match merchant_api::call(&tokens, context.now_ms, |token| {
-        Request::post(&url).bearer_auth(token).json(&input)
-    }) {
+    match merchant_api::call(Request::post(&url).json(&input), context.now_ms) {
         Ok(response) => delivered(&response, &what),
-        Err(error) => error.outcome(&what, &key.client_email, |error| {
-            hint(error, merchant, &key.client_email)
-        }),
+        Err(error) => error.outcome(&what, |error| hint(error, merchant)),
     }
 }
 
@@ -74,11 +67,9 @@ fn update_availability(
     merchant: &Merchant,
     inventory: &product_input::InventoryUpdated,
 ) -> DeliveryOutcome {
-    let key = match ServiceAccountKey::load() {
-        Ok(key) => key,
-        Err(problem) => return DeliveryOutcome::failed(problem),
-    };
-    let tokens = Tokens::new(&key, context.now_ms);
+    if let Err(problem) = config::require_key() {
+        return DeliveryOutcome::failed(problem);
+    }
     let id = merchant.product_input_id(&product_input::offer_id(&inventory.sku));
     let url = format!(
         "{MERCHANT_API}/products/v1/accounts/{}/productInputs/{id}?dataSource={}&updateMask={AVAILABILITY_MASK}",
@@ -87,11 +78,9 @@ fn update_availability(
     );
     let body = product_input::availability_patch(inventory.quantity);
     let what = format!("update the availability of product {}", inventory.sku);
-    match merchant_api::call(&tokens, context.now_ms, |token| {
-        Request::patch(&url).bearer_auth(token).json(&body)
-    }) {
+    match merchant_api::call(Request::patch(&url).json(&body), context.now_ms) {
         Ok(response) => delivered(&response, &what),
-        Err(error) => error.outcome(&what, &key.client_email, |error| {
+        Err(error) => error.outcome(&what, |error| {
             if error.status.as_deref() == Some("NOT_FOUND") {
                 Some(format!(
                     "the product is not in data source {}; a product.updated event for SKU {} \
@@ -100,18 +89,19 @@ fn update_availability(
                     inventory.sku
                 ))
             } else {
-                hint(error, merchant, &key.client_email)
+                hint(error, merchant)
             }
         }),
     }
 }
 
 /// What the store admin can do about a refusal, when it is clear.
-fn hint(error: &GoogleError, merchant: &Merchant, client_email: &str) -> Option<String> {
+fn hint(error: &GoogleError, merchant: &Merchant) -> Option<String> {
     match error.status.as_deref() {
+        // The component never reads the key, so it cannot name the account.
         Some("PERMISSION_DENIED") => Some(format!(
-            "add service account {client_email} as a user of Merchant Center account {} or \
-             correct setting `{MERCHANT_ID}`",
+            "add the service account (client_email in its JSON key) as a user of Merchant \
+             Center account {} or correct setting `{MERCHANT_ID}`",
             merchant.account
         )),
         Some("INVALID_ARGUMENT") if error.message.starts_with("dataSource") => Some(format!(

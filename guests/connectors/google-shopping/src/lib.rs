@@ -1,11 +1,12 @@
 //! The Google Shopping connector: products and their availability into a
 //! Merchant Center data source through the Merchant API v1.
 //!
-//! - Access: the service account's JSON key signs a JWT assertion (RS256,
-//!   inside the component, [`jwt`]) that Google's token endpoint trades for
-//!   an access token, cached in the configuration's state until shortly
-//!   before it expires and refreshed once when Google refuses it ([`token`],
-//!   [`merchant_api`]).
+//! - Access: the host holds the service account's JSON key (manifest scheme
+//!   `oauth2-jwt-bearer`): it signs the assertion, trades it at Google's
+//!   token endpoint, caches the access token and adds it to Merchant API
+//!   requests, renewing it once when Google refuses it. The component holds
+//!   no secret; it asks for the token per request ([`merchant_api`]) and
+//!   turns the host's failures to get one into outcomes ([`token`]).
 //! - Delivery ([`deliver`]): `product.updated` inserts the whole product
 //!   input (price in micros, availability and condition as Google's enums,
 //!   [`product_input`]); `inventory.updated` patches its availability with
@@ -13,13 +14,12 @@
 //!   quota, outages and server errors retry (honouring `Retry-After`),
 //!   invalid arguments, missing permission and unknown products fail with
 //!   Google's status and message.
-//! - Connection check ([`check`]): a token exchange and a read of the data
-//!   source.
+//! - Connection check ([`check`]): a read of the data source, with the
+//!   host's access token.
 
 mod check;
 mod config;
 mod deliver;
-mod jwt;
 mod merchant_api;
 mod product_input;
 mod token;

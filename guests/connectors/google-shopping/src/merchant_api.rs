@@ -1,12 +1,15 @@
-//! Calling the Merchant API with a cached access token, refreshed once when
-//! Google refuses it, and reading Google's `google.rpc.Status` errors:
+//! Calling the Merchant API as the service account, whose access token the
+//! host applies (and renews once when Google refuses it), and reading
+//! Google's `google.rpc.Status` errors:
 //! `{"error":{"code":400,"message":"...","status":"INVALID_ARGUMENT"}}`.
 
 use serde::Deserialize;
+use sluice_guest::auth::HostAuthFailure;
 use sluice_guest::http::{HttpError, Request, Response};
-use sluice_guest::{DeliveryOutcome, RemoteError, log};
+use sluice_guest::{DeliveryOutcome, RemoteError};
 
-use crate::token::{TokenError, Tokens};
+use crate::config::KEY_CREDENTIAL;
+use crate::token;
 
 /// Where the Merchant API lives.
 pub const MERCHANT_API: &str = "https://merchantapi.googleapis.com";
@@ -109,58 +112,48 @@ impl GoogleError {
 /// Why a Merchant API call did not succeed.
 #[derive(Debug)]
 pub enum CallError {
-    /// No access token could be had.
-    Token(TokenError),
+    /// The host could get no access token, and answered itself.
+    Auth(HostAuthFailure),
     /// The request could not be sent or no answer came back.
     Http(HttpError),
-    /// Google answered with an error (after one token refresh, when the
-    /// first token was refused).
+    /// Google answered with an error.
     Google(GoogleError),
 }
 
-/// Sends the request `build` makes with an access token; when Google
-/// refuses the token (401), forgets it, gets a new one and sends once more.
-pub fn call(
-    tokens: &Tokens<'_>,
-    now_ms: u64,
-    build: impl Fn(&str) -> Request,
-) -> Result<Response, CallError> {
-    let token = tokens.get().map_err(CallError::Token)?;
-    let response = build(&token).send().map_err(CallError::Http)?;
+/// Sends `request` with the service account's access token, which the host
+/// adds; `now_ms` is the invocation's time, for `Retry-After` dates.
+pub fn call(request: Request, now_ms: u64) -> Result<Response, CallError> {
+    let response = request
+        .authenticated(KEY_CREDENTIAL)
+        .send()
+        .map_err(CallError::Http)?;
+    answer(response, now_ms)
+}
+
+/// The success in `response`, or who refused: the host or Google.
+fn answer(response: Response, now_ms: u64) -> Result<Response, CallError> {
     if response.is_success() {
         return Ok(response);
     }
-    let error = GoogleError::from_response(&response, now_ms);
-    if error.class() != ErrorClass::Unauthenticated {
-        return Err(CallError::Google(error));
-    }
-    log::warn(
-        "Google refused the access token; fetching a new one",
-        &[("status", &error.summary())],
-    );
-    let token = tokens.refresh().map_err(CallError::Token)?;
-    let response = build(&token).send().map_err(CallError::Http)?;
-    if response.is_success() {
-        Ok(response)
-    } else {
-        Err(CallError::Google(GoogleError::from_response(
+    // The host's own answer first: its 401 is not Google's.
+    match HostAuthFailure::from_response(&response) {
+        Some(failure) => Err(CallError::Auth(failure)),
+        None => Err(CallError::Google(GoogleError::from_response(
             &response, now_ms,
-        )))
+        ))),
     }
 }
 
 impl CallError {
     /// The delivery outcome of a failed attempt to `what` (`insert product
-    /// SKU-1`), for the service account `client_email`; `hint` adds what to
-    /// do about a permanent error.
+    /// SKU-1`); `hint` adds what to do about a permanent error.
     pub fn outcome(
         &self,
         what: &str,
-        client_email: &str,
         hint: impl Fn(&GoogleError) -> Option<String>,
     ) -> DeliveryOutcome {
         match self {
-            Self::Token(error) => error.outcome(client_email),
+            Self::Auth(failure) => token::outcome(failure),
             Self::Http(error) if error.is_retryable() => {
                 DeliveryOutcome::retry(format!("could not reach Google to {what}: {error}"), None)
             }
@@ -184,9 +177,10 @@ impl CallError {
                             None => reason,
                         })
                     }
+                    // The host already renewed a cached token once.
                     ErrorClass::Unauthenticated => DeliveryOutcome::failed(format!(
-                        "Google refused a freshly issued access token for service account \
-                         {client_email} to {what}: {summary}"
+                        "Google refused the service account's access token to {what}: \
+                         {summary}; check that the service account and its key are enabled"
                     )),
                 };
                 outcome.with_remote(error.remote())
@@ -239,7 +233,7 @@ mod tests {
             );
             assert_eq!(error.class(), ErrorClass::Retry, "{status}");
             let DeliveryOutcome::Retry(retry) =
-                CallError::Google(error).outcome("insert product A", "sa@p", no_hint)
+                CallError::Google(error).outcome("insert product A", no_hint)
             else {
                 panic!("expected a retry for {status}");
             };
@@ -262,8 +256,7 @@ mod tests {
         ] {
             let error = error(code, &[], &envelope(code, status, "nope"));
             let DeliveryOutcome::Failed(failure) =
-                CallError::Google(error)
-                    .outcome("insert product A", "sa@p", |_| Some("fix it".into()))
+                CallError::Google(error).outcome("insert product A", |_| Some("fix it".into()))
             else {
                 panic!("expected a failure for {status}");
             };
@@ -273,6 +266,46 @@ mod tests {
             );
             assert_eq!(failure.remote.unwrap().code.as_deref(), Some(status));
         }
+    }
+
+    #[test]
+    fn the_hosts_own_401_is_told_from_googles() {
+        let host = Response::new(
+            401,
+            &[("sluice-auth-error", "token-refused")],
+            r#"{"error":"token-refused","error_description":"refused","token_endpoint":{"status":400,"error":"invalid_grant","error_description":"Invalid JWT Signature."}}"#,
+        );
+        let Err(CallError::Auth(failure)) = answer(host, 0) else {
+            panic!("expected the host's answer");
+        };
+        assert_eq!(failure.token_error(), Some("invalid_grant"));
+
+        let google = Response::new(
+            401,
+            &[],
+            envelope(
+                401,
+                "UNAUTHENTICATED",
+                "Request had invalid authentication credentials.",
+            ),
+        );
+        let Err(CallError::Google(error)) = answer(google, 0) else {
+            panic!("expected Google's answer");
+        };
+        assert_eq!(error.class(), ErrorClass::Unauthenticated);
+        let DeliveryOutcome::Failed(failure) =
+            CallError::Google(error).outcome("insert product A", no_hint)
+        else {
+            panic!("expected a permanent failure");
+        };
+        assert!(
+            failure
+                .reason
+                .starts_with("Google refused the service account's access token to insert product A: UNAUTHENTICATED"),
+            "{}",
+            failure.reason
+        );
+        assert!(answer(Response::new(200, &[], "{}"), 0).is_ok());
     }
 
     #[test]

@@ -1,22 +1,23 @@
 //! The connection check.
 //!
 //! A bot token is checked with `auth.test`, which posts nothing. Slack offers
-//! no way to test an incoming webhook without posting a message, so a
-//! webhook URL is only checked for its format, and the check says so.
+//! no way to test an incoming webhook without posting a message; the host,
+//! which holds the webhook URL, checked its form when it was saved, and the
+//! check says so.
 
 use serde::Deserialize;
 use sluice_guest::http::{Request, Response};
-use sluice_guest::{ConnectionCheck, InvocationContext, credentials};
+use sluice_guest::{ConnectionCheck, InvocationContext};
 
-use crate::destination::Destination;
-use crate::events_api;
+use crate::destination::{BOT_TOKEN, Destination};
 
 /// The Web API method that tells whether a token is valid, and whose.
 pub const AUTH_TEST_URL: &str = "https://slack.com/api/auth.test";
 
 /// What a webhook check can say.
-const WEBHOOK_FORMAT_ONLY: &str = "The webhook URL has the expected format. Slack offers no way \
-     to test an incoming webhook without posting a message, so only its format was checked.";
+const WEBHOOK_NOT_TESTED: &str = "The webhook URL is set, and had the form of a Slack \
+     incoming-webhook URL when it was saved. Slack offers no way to test an incoming webhook \
+     without posting a message, so nothing was sent.";
 
 /// `auth.test` codes meaning the token itself is refused.
 const REFUSED_TOKEN_CODES: &[&str] = &[
@@ -29,25 +30,17 @@ const REFUSED_TOKEN_CODES: &[&str] = &[
 
 /// Checks the configuration being run.
 pub fn test_connection(context: &InvocationContext) -> ConnectionCheck {
-    let check = match Destination::from_configuration(context) {
+    match Destination::from_configuration(context) {
         Err(problem) => ConnectionCheck::misconfigured(problem),
-        Ok(Destination::Webhook { .. }) => ConnectionCheck::ok(WEBHOOK_FORMAT_ONLY).with_step(
-            "webhook_url",
-            "has the format of a Slack incoming-webhook URL",
-        ),
-        Ok(Destination::Bot { token, channel }) => {
-            match Request::post(AUTH_TEST_URL).bearer_auth(&token).send() {
+        Ok(Destination::Webhook) => ConnectionCheck::ok(WEBHOOK_NOT_TESTED)
+            .with_step("webhook_url", "set; applied by the host"),
+        Ok(Destination::Bot { channel }) => {
+            match Request::post(AUTH_TEST_URL).authenticated(BOT_TOKEN).send() {
                 Ok(response) => auth_test_verdict(&response, &channel),
                 Err(error) => error.into(),
             }
         }
-    };
-    let signing_secret = if credentials::get(events_api::SIGNING_SECRET).is_some() {
-        "set: Events API requests will be verified with it"
-    } else {
-        "not set: Events API requests will be refused"
-    };
-    check.with_step("signing_secret", signing_secret)
+    }
 }
 
 /// An `auth.test` answer; only what the check reads.

@@ -1,22 +1,22 @@
-//! Where messages go, from the configuration's settings and credentials.
+//! Where messages go, from the configuration's settings. The credentials
+//! themselves stay with the host, which applies them to the requests.
 
-use sluice_guest::{InvocationContext, credentials};
+use sluice_guest::InvocationContext;
+use sluice_guest::auth::{self, AuthError};
 
-/// The incoming-webhook URLs Slack issues start with this.
-const WEBHOOK_URL_PREFIX: &str = "https://hooks.slack.com/services/";
+/// The credential holding the incoming-webhook URL, applied by the host.
+pub const WEBHOOK_URL: &str = "webhook_url";
+
+/// The credential holding the bot token, applied by the host.
+pub const BOT_TOKEN: &str = "bot_token";
 
 /// Where a configuration sends its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
     /// An incoming webhook, which posts to the channel it was created for.
-    Webhook {
-        /// `https://hooks.slack.com/services/T…/B…/…`.
-        url: String,
-    },
-    /// `chat.postMessage` with a bot token.
+    Webhook,
+    /// `chat.postMessage` as the bot.
     Bot {
-        /// The bot token, `xoxb-…`.
-        token: String,
         /// The channel ID.
         channel: String,
     },
@@ -45,61 +45,47 @@ impl Mode {
 
 impl Destination {
     /// Reads the destination of the configuration being run, or says which
-    /// setting or credential is missing or malformed.
+    /// setting or credential is missing.
     pub fn from_configuration(context: &InvocationContext) -> Result<Self, String> {
         match Mode::parse(context.setting("mode"))? {
             Mode::IncomingWebhook => {
-                let url = credentials::require("webhook_url").map_err(|m| m.to_string())?;
-                Self::webhook(url)
+                require_credential(WEBHOOK_URL)?;
+                Ok(Self::Webhook)
             }
             Mode::Bot => {
-                let token = credentials::require("bot_token").map_err(|m| m.to_string())?;
+                require_credential(BOT_TOKEN)?;
                 let channel = context
                     .require_setting("channel")
                     .map_err(|m| m.to_string())?;
                 Ok(Self::Bot {
-                    token,
                     channel: channel.to_owned(),
                 })
             }
         }
     }
 
-    /// An incoming-webhook destination, if `url` has the shape of one.
-    fn webhook(url: String) -> Result<Self, String> {
-        if is_webhook_url(&url) {
-            Ok(Self::Webhook { url })
-        } else {
-            Err(
-                "credential `webhook_url` is not a Slack incoming-webhook URL \
-                 (https://hooks.slack.com/services/T…/B…/…)"
-                    .to_owned(),
-            )
+    /// The credential the host applies to this destination's requests.
+    pub fn credential(&self) -> &'static str {
+        match self {
+            Self::Webhook => WEBHOOK_URL,
+            Self::Bot { .. } => BOT_TOKEN,
         }
     }
 }
 
-/// Whether `url` has the shape of a Slack incoming-webhook URL,
-/// `https://hooks.slack.com/services/T…/B…/<secret>`.
-fn is_webhook_url(url: &str) -> bool {
-    let Some(path) = url.strip_prefix(WEBHOOK_URL_PREFIX) else {
-        return false;
-    };
-    let segments: Vec<&str> = path.split('/').collect();
-    let alphanumeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    matches!(
-        segments.as_slice(),
-        [team, bot, secret]
-            if team.starts_with('T') && bot.starts_with('B')
-                && alphanumeric(team) && alphanumeric(bot) && alphanumeric(secret)
-    )
+/// Fails unless the configuration sets credential `key`, which the host
+/// applies without showing it to the connector.
+fn require_credential(key: &str) -> Result<(), String> {
+    match auth::request_header(key) {
+        Ok(_) => Ok(()),
+        Err(AuthError::NotConfigured(_)) => Err(format!("credential `{key}` is not set")),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const URL: &str = "https://hooks.slack.com/services/T0001/B0002/XXXXXXXXXXXXXXXXXXXXXXXX";
 
     #[test]
     fn mode_defaults_to_incoming_webhook() {
@@ -114,27 +100,14 @@ mod tests {
     }
 
     #[test]
-    fn webhook_urls_must_have_slacks_shape() {
+    fn each_destination_names_the_credential_the_host_applies() {
+        assert_eq!(Destination::Webhook.credential(), "webhook_url");
         assert_eq!(
-            Destination::webhook(URL.to_owned()),
-            Ok(Destination::Webhook {
-                url: URL.to_owned()
-            })
+            Destination::Bot {
+                channel: "C1".into()
+            }
+            .credential(),
+            "bot_token"
         );
-        for url in [
-            "http://hooks.slack.com/services/T0001/B0002/XXXX",
-            "https://hooks.slack.com.evil.example/services/T0001/B0002/XXXX",
-            "https://hooks.slack.com/services/T0001/B0002",
-            "https://hooks.slack.com/services/X0001/B0002/XXXX",
-            "https://hooks.slack.com/services/T0001/B0002/XXXX/extra",
-            "https://hooks.slack.com/workflows/T0001/A0002/123/XXXX",
-            "https://hooks.slack.com/services/T0001/B0002/XX?X",
-        ] {
-            let problem = Destination::webhook(url.to_owned()).unwrap_err();
-            assert!(
-                problem.contains("credential `webhook_url`"),
-                "{url}: {problem}"
-            );
-        }
     }
 }

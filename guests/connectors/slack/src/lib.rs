@@ -6,8 +6,12 @@
 //!   Slack's answers onto delivery outcomes ([`post`]).
 //! - Connection check: `auth.test` for a bot token; a format check for an
 //!   incoming-webhook URL, which Slack offers no way to test ([`check`]).
-//! - Inbound: verifies Events API requests and turns `event_callback`s into
-//!   `slack.<type>` platform events ([`events_api`]).
+//! - Inbound: turns Events API `event_callback`s into `slack.<type>`
+//!   platform events ([`events_api`]); the host has verified their signature.
+//!
+//! The component holds no secret: the host applies the bot token or the
+//! webhook URL to the requests (the manifest binds each to Slack's origin)
+//! and checks the signing secret's signature on inbound requests.
 
 mod blocks;
 mod check;
@@ -19,7 +23,7 @@ mod slack_errors;
 
 use sluice_guest::{
     Connection, ConnectionCheck, Deliverer, DeliveryOutcome, Event, InboundAccepted,
-    InboundHandler, InboundRejection, InboundRequest, InvocationContext, credentials,
+    InboundHandler, InboundRejection, InboundRequest, InvocationContext,
 };
 
 use crate::destination::Destination;
@@ -45,10 +49,9 @@ impl Connection for Slack {
 
 impl InboundHandler for Slack {
     fn handle(
-        context: InvocationContext,
+        _context: InvocationContext,
         request: InboundRequest,
     ) -> Result<InboundAccepted, InboundRejection> {
-        let signing_secret = credentials::get(events_api::SIGNING_SECRET);
-        events_api::handle(&request, signing_secret.as_deref(), context.now_ms)
+        events_api::handle(&request)
     }
 }

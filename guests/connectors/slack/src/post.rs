@@ -17,22 +17,27 @@ use crate::slack_errors::{self, ErrorClass};
 /// The Web API method that posts a message as the bot.
 pub const POST_MESSAGE_URL: &str = "https://slack.com/api/chat.postMessage";
 
+/// Where an incoming-webhook message is sent: the host replaces the path
+/// with the one of the configuration's webhook URL, which the connector
+/// never sees.
+pub const WEBHOOK_ORIGIN: &str = "https://hooks.slack.com/";
+
 /// Posts `message` to `destination` and says how it went; `now_ms` is the
 /// invocation's time, for `Retry-After` dates.
 pub fn send(destination: &Destination, message: &Message, now_ms: u64) -> DeliveryOutcome {
-    let sent = match destination {
-        Destination::Webhook { url } => Request::post(url).json(&message.to_json()).send(),
-        Destination::Bot { token, channel } => {
+    let request = match destination {
+        Destination::Webhook => Request::post(WEBHOOK_ORIGIN).json(&message.to_json()),
+        Destination::Bot { channel } => {
             let mut body = message.to_json();
             body["channel"] = channel.as_str().into();
-            Request::post(POST_MESSAGE_URL)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
+            Request::post(POST_MESSAGE_URL).json(&body)
         }
     };
-    match (sent, destination) {
-        (Ok(response), Destination::Webhook { .. }) => webhook_outcome(&response, now_ms),
+    match (
+        request.authenticated(destination.credential()).send(),
+        destination,
+    ) {
+        (Ok(response), Destination::Webhook) => webhook_outcome(&response, now_ms),
         (Ok(response), Destination::Bot { .. }) => api_outcome(&response, now_ms),
         (Err(error), _) => transport_failure(&error),
     }
