@@ -80,13 +80,13 @@ pub mod time;
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        inline: "package sluice:guest-sdk; world sdk { include sluice:connector/platform@0.1.1; import sluice:connector/types@0.1.1; }",
+        inline: "package sluice:guest-sdk; world sdk { include sluice:connector/platform@0.1.1; import sluice:connector/model@0.1.1; }",
         path: "../../wit",
         generate_all,
     });
 }
 
-pub use bindings::sluice::connector::types;
+pub use bindings::sluice::connector::model as types;
 pub use context::{FieldSource, MissingField};
 pub use types::{
     CheckStatus, ConnectionCheck, DeliveryOutcome, EmittedEvent, Event, InboundAccepted,

@@ -33,4 +33,6 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::sluice::connector::{connection, deliverer, inbound_handler, syncer};
-pub use sluice::connector::{auth, credentials, log, state, types};
+/// The contract's data model, under the name Rust code has always used.
+pub use sluice::connector::model as types;
+pub use sluice::connector::{auth, credentials, log, model, state};

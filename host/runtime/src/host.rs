@@ -8,7 +8,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::{auth, credentials, log, state, types};
+use crate::bindings::{auth, credentials, log, model, state};
 use crate::capabilities::{BackendError, Capabilities, StateRefusal};
 use crate::config::RuntimeConfig;
 use crate::egress_hook::EgressHooks;
@@ -58,6 +58,9 @@ impl WasiHttpView for CallState {
     }
 }
 
+/// The data model's name in contract 0.1.0.
+const LEGACY_MODEL: &str = "sluice:connector/types@0.1.1";
+
 /// Adds WASI, `wasi:http` and the Sluice host interfaces to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
@@ -66,7 +69,10 @@ pub(crate) fn add_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<
     credentials::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
     state::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
     log::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
-    types::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
+    model::add_to_linker::<_, HasSelf<GuestCapabilities>>(linker, |s| &mut s.guest)?;
+    // Components built against 0.1.0 import the data model under its old
+    // name; it holds only types, so an empty instance satisfies them.
+    linker.instance(LEGACY_MODEL)?;
     Ok(())
 }
 
@@ -75,7 +81,7 @@ fn trap(error: BackendError) -> wasmtime::Error {
     wasmtime::Error::new(error)
 }
 
-impl types::Host for GuestCapabilities {}
+impl model::Host for GuestCapabilities {}
 
 impl GuestCapabilities {
     /// Whether the component may read credential `key` itself: the manifest

@@ -239,6 +239,9 @@ impl Contract {
                     reason: "connectors have no sockets; outbound HTTP goes through wasi:http/outgoing-handler".into(),
                 });
             }
+            if is_legacy_model(resolve, *id, &theirs) {
+                continue;
+            }
             let same_name = self.allowed_imports.iter().find(|ours| {
                 let ours = interface_name(&self.resolve, **ours);
                 (ours.namespace, ours.package, ours.interface)
@@ -377,6 +380,17 @@ fn interface_name(resolve: &Resolve, id: InterfaceId) -> InterfaceName<'_> {
         interface: interface.name.as_deref().unwrap_or(""),
         version: package.and_then(|p| p.version.as_ref()),
     }
+}
+
+/// Whether `id` is the data model under its name before contract 0.1.1,
+/// `types`: it holds types only, so it gives no capability, and the runtime
+/// links it for components built against 0.1.0.
+fn is_legacy_model(resolve: &Resolve, id: InterfaceId, name: &InterfaceName<'_>) -> bool {
+    (name.namespace, name.package, name.interface) == ("sluice", "connector", "types")
+        && name
+            .version
+            .is_some_and(|version| is_compatible_contract(&format!("sluice:connector@{version}")))
+        && resolve.interfaces[id].functions.is_empty()
 }
 
 /// Whether a component built against `theirs` links against `ours`: same

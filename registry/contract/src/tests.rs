@@ -220,9 +220,9 @@ fn an_export_with_the_wrong_signature_is_refused_naming_the_function() {
 fn a_record_with_a_changed_field_type_is_refused() {
     // The contract's `connection-check` with `ok` as a string.
     let mut resolve = Resolve::default();
-    let contract_types = include_str!("../../../wit/types.wit");
+    let contract_types = include_str!("../../../wit/model.wit");
     let package = resolve
-        .push_source("types.wit", &format!("package sluice:connector@0.1.1;\n{contract_types}\ninterface connection {{ use types.{{invocation-context}}; record connection-check {{ status: string, message: string, steps: list<tuple<string, string>> }} test-connection: func(context: invocation-context) -> connection-check; }}\ninterface deliverer {{ use types.{{invocation-context, event, delivery-outcome}}; deliver: func(context: invocation-context, event: event) -> delivery-outcome; }}\nworld test {{ export deliverer; export connection; }}"))
+        .push_source("model.wit", &format!("package sluice:connector@0.1.1;\n{contract_types}\ninterface connection {{ use model.{{invocation-context}}; record connection-check {{ status: string, message: string, steps: list<tuple<string, string>> }} test-connection: func(context: invocation-context) -> connection-check; }}\ninterface deliverer {{ use model.{{invocation-context, event, delivery-outcome}}; deliver: func(context: invocation-context, event: event) -> delivery-outcome; }}\nworld test {{ export deliverer; export connection; }}"))
         .unwrap();
     let bytes = build(&resolve, package);
     let error = Contract::get()
@@ -254,4 +254,17 @@ fn packages_built_against_an_earlier_compatible_contract_are_accepted() {
     assert!(!is_compatible_contract("sluice:connector@0.2.0"));
     assert!(!is_compatible_contract("acme:connector@0.1.1"));
     assert!(!is_compatible_contract("sluice:connector"));
+}
+
+#[test]
+fn a_component_built_against_contract_0_1_0_passes_under_the_data_models_old_name() {
+    // Built before the data model was renamed from `types` to `model`.
+    let bytes = include_bytes!("../../../tests/fixtures/contract-0.1.0/well_behaved.wasm");
+    let component = decode(bytes).unwrap();
+    let imports = component.surface().imports;
+    assert!(
+        imports.iter().any(|i| i == "sluice:connector/types@0.1.0"),
+        "{imports:?}"
+    );
+    Contract::get().check_imports(&component).unwrap();
 }

@@ -37,7 +37,7 @@ const DEPS: [(&str, &str); 7] = [
 
 /// The files of `sluice:connector`.
 const CONTRACT: [(&str, &str); 4] = [
-    ("wit/types.wit", include_str!("../../../wit/types.wit")),
+    ("wit/model.wit", include_str!("../../../wit/model.wit")),
     ("wit/host.wit", include_str!("../../../wit/host.wit")),
     ("wit/exports.wit", include_str!("../../../wit/exports.wit")),
     ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),

@@ -20,7 +20,7 @@ const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../wit");
 /// Interfaces the SDK already binds; a connector's bindings reuse them so that
 /// the SDK's types and HTTP client work with the connector's exports.
 const SHARED_INTERFACES: &[(&str, &str)] = &[
-    ("sluice:connector/types@0.1.1", "sluice::connector::types"),
+    ("sluice:connector/model@0.1.1", "sluice::connector::model"),
     ("sluice:connector/auth@0.1.1", "sluice::connector::auth"),
     (
         "sluice:connector/credentials@0.1.1",
