@@ -17,15 +17,16 @@ run: connectors
 	SLUICE_CONNECTORS_DIR=$(BUNDLE) ./target/release/sluice serve
 
 ## Build the guests and run every test: the guests' own unit tests
-## (natively), then the host workspace against the built components.
-test: connectors test-deps
+## (natively; Python and JavaScript under their own runtimes), then the host
+## workspace against the built components, Python and JavaScript included.
+test: connectors polyglot python-test js-test test-deps
 	cd guests && $(CARGO) test --workspace --target $(HOST_TARGET)
 	$(CARGO) build -p sluice
 	$(CARGO) test --workspace
 
 ## Benchmarks (figures, not assertions).
 ## One build of both binaries, so their shared crates are compiled once.
-bench: connectors
+bench: connectors polyglot
 	$(CARGO) build --release -p sluice -p sluice-tests --bin sluice --bin sluice-bench
 	$${CARGO_TARGET_DIR:-target}/release/sluice-bench
 
@@ -65,3 +66,6 @@ connectors: guests
 
 clean:
 	rm -rf build target guests/target
+
+# Non-Rust guests (Python, JavaScript): one file per language.
+include mk/*.mk

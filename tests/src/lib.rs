@@ -23,7 +23,9 @@
 //! service in-process on an injected clock, and [`sink`] receives its
 //! webhooks; [`bus`] gives a test its own streams on the real NATS
 //! JetStream server. [`packages`] makes signed connector packages and the trust
-//! policy that accepts them.
+//! policy that accepts them. [`polyglot`] finds the connectors written in
+//! other languages and holds the suite the Slack webhook connector runs in
+//! each of them.
 
 pub mod browser;
 pub mod bus;
@@ -34,6 +36,7 @@ pub mod hosts;
 pub mod journal;
 pub mod oci_registry;
 pub mod packages;
+pub mod polyglot;
 pub mod process;
 pub mod rate_limit;
 pub mod recorder;

@@ -33,7 +33,8 @@ pub fn sluice_binary(profile: &str) -> PathBuf {
 }
 
 /// Spawns `command` (a `sluice serve`, configured by the caller) and waits
-/// until it listens; returns the process and its base URL.
+/// until it listens and its connectors are loaded; returns the process and
+/// its base URL.
 pub fn serve(mut command: Command) -> std::io::Result<(Child, String)> {
     let mut child = command
         .env("SLUICE_LISTEN", "127.0.0.1:0")
@@ -43,9 +44,38 @@ pub fn serve(mut command: Command) -> std::io::Result<(Child, String)> {
     let stdout = child.stdout.take().expect("stdout is piped");
     for line in BufReader::new(stdout).lines() {
         if let Some(url) = line?.strip_prefix(LISTENING) {
-            return Ok((child, url.trim().to_owned()));
+            let url = url.trim().to_owned();
+            if let Err(error) = connectors_loaded(&url) {
+                let _ = child.kill();
+                return Err(error);
+            }
+            return Ok((child, url));
         }
     }
     let _ = child.kill();
     Err(std::io::Error::other("sluice exited before listening"))
+}
+
+/// Polls `/readyz` of the service at `base` until no connector is loading:
+/// the service answers while its connectors still compile.
+fn connectors_loaded(base: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while std::time::Instant::now() < deadline {
+        let mut stream = std::net::TcpStream::connect(address)?;
+        write!(
+            stream,
+            "GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        if answer.contains("\"loading\":[]") {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err(std::io::Error::other(
+        "the service's connectors did not load within 5 minutes",
+    ))
 }

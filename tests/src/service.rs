@@ -154,6 +154,20 @@ impl TestService {
         self.service = Some(service);
     }
 
+    /// Like [`restart`](Self::restart), with an empty compiled-artifact
+    /// cache of its own and without waiting for the connectors: they
+    /// compile again while the service already answers.
+    pub async fn restart_with_connectors_loading(&mut self) {
+        if let Some(service) = self.service.take() {
+            service.shutdown().await;
+        }
+        let cache = self._data_dir.path().join(sluice_core::new_id("compiled"));
+        self.config.runtime.cache_dir = Some(cache);
+        let service = start_service(&self.config, &self.clock, &self.master_key, &self.token).await;
+        self.base = format!("http://{}", service.addr);
+        self.service = Some(service);
+    }
+
     /// Starts a second node on the same database (and master key, admin
     /// token and clock), with a data directory of its own: what a cluster
     /// on PostgreSQL looks like. Stopping it leaves the database to `self`.
@@ -368,7 +382,21 @@ impl Answer {
     }
 }
 
+/// Starts the service and waits until its connectors are loaded, as the
+/// tests that use them right away need.
 async fn launch(
+    config: &ServiceConfig,
+    clock: &Arc<ManualClock>,
+    master_key: &str,
+    token: &str,
+) -> Service {
+    let service = start_service(config, clock, master_key, token).await;
+    service.connectors_loaded().await;
+    service
+}
+
+/// Starts the service; its connectors may still be loading.
+async fn start_service(
     config: &ServiceConfig,
     clock: &Arc<ManualClock>,
     master_key: &str,

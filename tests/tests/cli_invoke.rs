@@ -17,6 +17,8 @@ fn invoke(dir: &Path, args: &[&str]) -> (i32, Value, String) {
     let slack = bundled_connectors_dir().join("slack");
     let output = Command::new(sluice_binary("debug"))
         .current_dir(dir)
+        // The default compiled cache, $XDG_CACHE_HOME/sluice, in the test's directory.
+        .env("XDG_CACHE_HOME", dir)
         .args(["connector", "invoke", "--component"])
         .arg(slack.join("connector.wasm"))
         .args(args)
@@ -97,4 +99,94 @@ fn the_help_tells_a_connector_author_what_the_command_is_for() {
         .unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("first tool of a connector author"), "{help}");
+}
+
+/// The compiled artifacts in `cache`.
+fn artifacts(cache: &Path) -> usize {
+    std::fs::read_dir(cache).map_or(0, |entries| {
+        entries
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            })
+            .count()
+    })
+}
+
+#[test]
+fn the_component_is_compiled_once_and_then_loaded_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("compiled");
+    let args = ["--cache-dir", "compiled", "test-connection"];
+
+    let (code, printed, first) = invoke(dir.path(), &args);
+    assert_eq!(code, 0, "{first}\n{printed:#}");
+    assert!(first.contains("compiled in"), "{first}");
+    assert_eq!(artifacts(&cache), 1);
+
+    let (code, _, second) = invoke(dir.path(), &args);
+    assert_eq!(code, 0, "{second}");
+    assert!(second.contains("from the compiled cache"), "{second}");
+
+    // Without --cache-dir: $XDG_CACHE_HOME/sluice.
+    let (code, _, _) = invoke(dir.path(), &["test-connection"]);
+    assert_eq!(code, 0);
+    assert_eq!(artifacts(&dir.path().join("sluice")), 1);
+}
+
+#[test]
+fn a_bad_event_or_configuration_is_refused_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("compiled");
+    std::fs::write(
+        dir.path().join("event.json"),
+        r#"{"id":"evt_1","type":"order.placed","store_id":"s1","occurred_at":"2026-11-30T10:00:00Z","payload":{}}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = invoke(
+        dir.path(),
+        &[
+            "--cache-dir",
+            "compiled",
+            "deliver",
+            "--event",
+            "event.json",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--event event.json: payload"), "{stderr}");
+    assert!(!stderr.contains("compiled in"), "{stderr}");
+    assert_eq!(artifacts(&cache), 0, "nothing was compiled");
+
+    std::fs::write(dir.path().join("config.toml"), "[settings]\nmode = 3\n").unwrap();
+    let (code, _, stderr) = invoke(
+        dir.path(),
+        &[
+            "--cache-dir",
+            "compiled",
+            "--config",
+            "config.toml",
+            "test-connection",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--config"), "{stderr}");
+    assert_eq!(artifacts(&cache), 0, "nothing was compiled");
+}
+
+#[test]
+fn the_egress_example_in_the_help_keeps_its_lines() {
+    let output = Command::new(sluice_binary("debug"))
+        .args(["connector", "invoke", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = help.lines().map(str::trim).collect();
+    let example = [
+        r#"ca_certificates = ["test-ca.pem"]"#,
+        "[resolve]",
+        r#""hooks.slack.com:443" = "127.0.0.1:8443""#,
+    ];
+    assert!(lines.windows(3).any(|window| window == example), "{help}");
 }

@@ -240,6 +240,25 @@ async fn a_host_missing_from_the_manifest_is_refused() {
 }
 
 #[tokio::test]
+async fn sockets_are_denied_so_nothing_goes_around_the_egress_policy() {
+    // A real listener: the guest must not reach it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let sandbox = sandbox().await;
+    let invocation = sandbox.attack("sockets", &[("port", &port)]).await;
+    let seen = external_id(&invocation);
+    assert!(seen.starts_with("tcp=error:"), "{seen}");
+    assert!(seen.contains(" udp=error:"), "{seen}");
+    assert!(seen.contains(" dns=error:"), "{seen}");
+    assert!(
+        listener.accept().is_err(),
+        "the guest connected to a loopback listener"
+    );
+    assert!(invocation.report.egress.is_empty(), "{invocation:?}");
+}
+
+#[tokio::test]
 async fn loopback_metadata_and_mapped_addresses_are_refused_even_when_declared() {
     let sandbox = sandbox().await;
     for (attack, range) in [
@@ -601,4 +620,29 @@ async fn a_component_built_against_contract_0_1_0_still_loads_runs_and_reads_its
     );
     assert_eq!(invocation.report.credentials_read, vec!["api_key"]);
     assert!(!sandbox.well_behaved.reads_unbound_credentials());
+}
+
+#[tokio::test]
+async fn a_refused_post_body_is_drained_so_the_guest_sees_the_refusal_in_the_response() {
+    let sandbox = sandbox().await;
+    // An undeclared origin: refused before anything is sent.
+    let invocation = sandbox.attack("streamed-post", &[]).await;
+    assert_eq!(
+        failure_reason(&invocation),
+        "wrote 1048576 bytes; response: ErrorCode::HttpRequestDenied",
+        "{:?}",
+        invocation.report
+    );
+    assert_eq!(refusals(&invocation).len(), 1);
+
+    // A declared origin whose address is refused when connecting.
+    let invocation = sandbox
+        .attack("streamed-post", &[("target_url", "http://127.0.0.1/hook")])
+        .await;
+    assert_eq!(
+        failure_reason(&invocation),
+        "wrote 1048576 bytes; response: ErrorCode::DestinationIpProhibited",
+        "{:?}",
+        invocation.report
+    );
 }

@@ -97,6 +97,7 @@ pub async fn catalog(state: State) -> axum::Json<ConnectorList> {
     responses(
         (status = 200, body = ConnectorView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The connector is still loading (compiling) on this node; try again shortly", body = Problem, content_type = "application/problem+json"),
     ),
     security(("admin" = []))
 )]
@@ -109,6 +110,15 @@ pub async fn describe(
 }
 
 fn installed(state: &AppState, field: &str, id: &str) -> ApiResult<Arc<LoadedConnector>> {
+    if state.catalog.get(id).is_none() && state.catalog.is_loading(id) {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector-loading",
+            format!(
+                "connector {id:?} is still loading (compiling) on this node; try again shortly"
+            ),
+        ));
+    }
     state.catalog.get(id).ok_or_else(|| {
         let mut known: Vec<String> = state
             .catalog
@@ -317,6 +327,7 @@ fn sealable(credentials: BTreeMap<String, String>) -> BTreeMap<String, SecretStr
     responses(
         (status = 201, body = ConfigurationView),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The connector is still loading (compiling) on this node; try again shortly", body = Problem, content_type = "application/problem+json"),
     ),
     security(("admin" = []))
 )]
@@ -429,6 +440,7 @@ pub async fn read(
         (status = 200, body = ConfigurationView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The connector is still loading (compiling) on this node; try again shortly", body = Problem, content_type = "application/problem+json"),
     ),
     security(("admin" = []))
 )]
@@ -540,6 +552,7 @@ pub async fn delete(
     responses(
         (status = 200, body = TestResult),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The connector is still loading (compiling) on this node; try again shortly", body = Problem, content_type = "application/problem+json"),
     ),
     security(("admin" = []))
 )]

@@ -23,12 +23,15 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve: the database answers.
+/// The process can serve: the database answers. Connectors still compiling
+/// do not hold readiness back: they are listed under `loading`, and their
+/// deliveries wait for them.
 async fn readyz(state: State) -> impl IntoResponse {
     match state.db.ping().await {
         Ok(()) => axum::Json(json!({
             "status": "ready",
             "connectors": state.catalog.all().len(),
+            "loading": state.catalog.loading(),
         }))
         .into_response(),
         Err(error) => {

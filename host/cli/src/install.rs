@@ -87,17 +87,7 @@ pub enum RegistryCommand {
 }
 
 /// Runs one registry command.
-pub async fn run(command: RegistryCommand) -> ExitCode {
-    match execute(command).await {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-async fn execute(command: RegistryCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: RegistryCommand) -> anyhow::Result<ExitCode> {
     let (server, request, render): (&ServerArgs, Request, fn(&Value) -> String) = match &command {
         RegistryCommand::Install { package, server } => {
             let request = if Path::new(package).is_file() {

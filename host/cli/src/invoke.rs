@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -12,11 +13,11 @@ use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use sluice_core::{Clock, SystemClock, UnixMillis};
 use sluice_egress::{Egress, EgressSettings, SystemResolver};
-use sluice_manifest::{MANIFEST_FILE, Manifest};
+use sluice_manifest::Manifest;
 use sluice_runtime::types::{InboundRequest, SyncRequest};
 use sluice_runtime::{
-    CallContext, Capabilities, Invocation, InvocationFailure, InvocationReport, MemoryCredentials,
-    MemoryState, Runtime, RuntimeConfig,
+    CallContext, Capabilities, CompileSource, Invocation, InvocationFailure, InvocationReport,
+    MemoryCredentials, MemoryState, Runtime, RuntimeConfig,
 };
 
 /// Arguments of `sluice connector invoke`.
@@ -44,8 +45,86 @@ pub struct InvokeArgs {
     /// Configuration id passed to the connector.
     #[arg(long, default_value = "local")]
     configuration: String,
+    /// Where compiled components are kept, so that only the first run of a
+    /// component compiles it (seconds to a minute for a Python or
+    /// JavaScript one); default $XDG_CACHE_HOME/sluice, else ~/.cache/sluice.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
     #[command(subcommand)]
     export: Export,
+}
+
+/// A call whose input files were read and checked: all of them are, before
+/// the component is compiled.
+enum Call {
+    Deliver {
+        event: sluice_runtime::types::Event,
+        delivery_id: String,
+        attempt: u32,
+    },
+    TestConnection,
+    Sync(SyncRequest),
+    Inbound(InboundRequest),
+}
+
+impl Call {
+    fn read(export: Export) -> anyhow::Result<Self> {
+        Ok(match export {
+            Export::Deliver { event, attempt } => {
+                let text = std::fs::read(&event)
+                    .with_context(|| format!("--event {}", event.display()))?;
+                let parsed = sluice_events::parse_events(&text).map_err(|errors| {
+                    let list: Vec<String> = errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect();
+                    anyhow::anyhow!("--event {}: {}", event.display(), list.join("; "))
+                })?;
+                let [event] = <[_; 1]>::try_from(parsed)
+                    .map_err(|_| anyhow::anyhow!("--event must hold one event"))?;
+                Self::Deliver {
+                    delivery_id: format!("dlv_local_{}", event.id),
+                    event: sluice_connectors::wit_event(
+                        &event.store_id,
+                        &event.id,
+                        &event.event_type,
+                        event.occurred_at,
+                        event.payload,
+                    ),
+                    attempt,
+                }
+            }
+            Export::TestConnection => Self::TestConnection,
+            Export::Sync {
+                entity,
+                cursor,
+                max,
+            } => Self::Sync(SyncRequest {
+                entity,
+                cursor,
+                max_records: max,
+            }),
+            Export::Inbound { request } => {
+                let text = std::fs::read_to_string(&request)
+                    .with_context(|| format!("--request {}", request.display()))?;
+                let file: InboundFile = serde_json::from_str(&text)
+                    .with_context(|| format!("--request {}", request.display()))?;
+                Self::Inbound(inbound_request(file)?)
+            }
+        })
+    }
+}
+
+/// The cache directory: `--cache-dir`, else the user's cache directory;
+/// none when neither `XDG_CACHE_HOME` nor `HOME` is set.
+fn cache_dir(
+    given: Option<PathBuf>,
+    environment: impl Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    let set = |name: &str| environment(name).filter(|value| !value.is_empty());
+    given
+        .or_else(|| set("XDG_CACHE_HOME").map(|dir| PathBuf::from(dir).join("sluice")))
+        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".cache/sluice")))
 }
 
 #[derive(Subcommand)]
@@ -134,23 +213,8 @@ struct Printed<T: Serialize> {
 }
 
 /// Runs the command; the exit code says whether the connector answered.
-pub async fn run(args: InvokeArgs) -> ExitCode {
-    match invoke(args).await {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
-    let manifest_path = args.manifest.clone().unwrap_or_else(|| {
-        args.component
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(MANIFEST_FILE)
-    });
+pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
+    let manifest_path = crate::manifest_beside(&args.component, args.manifest.as_deref());
     let manifest = Manifest::load(&manifest_path)
         .map_err(|e| anyhow::anyhow!("--manifest {}: {e}", manifest_path.display()))?;
     let configuration: ConfigurationFile = read_toml(args.config.as_deref(), "--config")?;
@@ -164,15 +228,36 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let egress = Egress::new(egress_settings, Arc::new(SystemResolver)).context("--egress")?;
     let component = std::fs::read(&args.component)
         .with_context(|| format!("--component {}", args.component.display()))?;
+    let state = load_state(args.state.as_deref())?;
+    // Every input is checked before compiling, which can take a minute.
+    let call = Call::read(args.export)?;
 
-    let runtime = Runtime::new(RuntimeConfig::default(), egress)?;
+    let cache_dir = cache_dir(args.cache_dir, |name| std::env::var(name).ok());
+    let runtime = Runtime::new(
+        RuntimeConfig {
+            cache_dir: cache_dir.clone(),
+            ..RuntimeConfig::default()
+        },
+        egress,
+    )?;
+    let loading = Instant::now();
     let connector = runtime
         .load(manifest, component)
         .await
         .with_context(|| format!("--component {}", args.component.display()))?;
+    let took = loading.elapsed().as_secs_f64();
+    match (connector.compile_source(), &cache_dir) {
+        (CompileSource::Cache, Some(dir)) => {
+            eprintln!(
+                "loaded in {took:.1} s from the compiled cache {}",
+                dir.display()
+            );
+        }
+        (_, Some(dir)) => eprintln!("compiled in {took:.1} s, cached in {}", dir.display()),
+        (_, None) => eprintln!("compiled in {took:.1} s (no cache directory)"),
+    }
 
     let clock = Arc::new(SystemClock);
-    let state = load_state(args.state.as_deref())?;
     let context = CallContext {
         store_id: args.store.clone(),
         configuration_id: args.configuration.clone(),
@@ -186,56 +271,23 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
         },
     };
 
-    let code = match args.export {
-        Export::Deliver { event, attempt } => {
-            let text =
-                std::fs::read(&event).with_context(|| format!("--event {}", event.display()))?;
-            let parsed = sluice_events::parse_events(&text).map_err(|errors| {
-                let list: Vec<String> = errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect();
-                anyhow::anyhow!("--event {}: {}", event.display(), list.join("; "))
-            })?;
-            let [event] = <[_; 1]>::try_from(parsed)
-                .map_err(|_| anyhow::anyhow!("--event must hold one event"))?;
+    let code = match call {
+        Call::Deliver {
+            event,
+            delivery_id,
+            attempt,
+        } => {
             let context = CallContext {
-                delivery_id: Some(format!("dlv_local_{}", event.id)),
+                delivery_id: Some(delivery_id),
                 attempt,
                 ..context
             };
-            let event = sluice_connectors::wit_event(
-                &event.store_id,
-                &event.id,
-                &event.event_type,
-                event.occurred_at,
-                event.payload,
-            );
             print(runtime.deliver(&connector, context, event).await)?
         }
-        Export::TestConnection => print(runtime.test_connection(&connector, context).await)?,
-        Export::Sync {
-            entity,
-            cursor,
-            max,
-        } => {
-            let request = SyncRequest {
-                entity,
-                cursor,
-                max_records: max,
-            };
-            print(runtime.sync(&connector, context, request).await)?
-        }
-        Export::Inbound { request } => {
-            let text = std::fs::read_to_string(&request)
-                .with_context(|| format!("--request {}", request.display()))?;
-            let file: InboundFile = serde_json::from_str(&text)
-                .with_context(|| format!("--request {}", request.display()))?;
-            print(
-                runtime
-                    .handle_inbound(&connector, context, inbound_request(file)?)
-                    .await,
-            )?
+        Call::TestConnection => print(runtime.test_connection(&connector, context).await)?,
+        Call::Sync(request) => print(runtime.sync(&connector, context, request).await)?,
+        Call::Inbound(request) => {
+            print(runtime.handle_inbound(&connector, context, request).await)?
         }
     };
     if let Some(path) = &args.state {
@@ -333,4 +385,33 @@ fn save_state(path: &Path, state: &MemoryState, now: UnixMillis) -> anyhow::Resu
         .collect();
     std::fs::write(path, serde_json::to_string_pretty(&stored)?)
         .with_context(|| format!("--state {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_defaults_to_the_users_cache_directory() {
+        let environment = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            }
+        };
+        let both = environment(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/home/a")]);
+        assert_eq!(cache_dir(None, both), Some(PathBuf::from("/x/sluice")));
+        let home = environment(&[("XDG_CACHE_HOME", ""), ("HOME", "/home/a")]);
+        assert_eq!(
+            cache_dir(None, home),
+            Some(PathBuf::from("/home/a/.cache/sluice"))
+        );
+        assert_eq!(
+            cache_dir(Some(PathBuf::from("/given")), home),
+            Some(PathBuf::from("/given"))
+        );
+        assert_eq!(cache_dir(None, environment(&[])), None);
+    }
 }

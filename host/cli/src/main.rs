@@ -1,9 +1,11 @@
 //! The `sluice` command.
 
 mod bus;
+mod check;
 mod install;
 mod invoke;
 mod package;
+mod scaffold;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,8 +60,7 @@ struct ConfigArg {
 
 #[derive(Subcommand)]
 enum ConnectorCommand {
-    /// Run one export of a connector component locally and print the outcome
-    /// and the invocation report as JSON.
+    /// Run one export of a component locally; print the outcome and the report as JSON.
     ///
     /// This is the first tool of a connector author: build your component,
     /// then deliver an event file to it, test its connection, run an inbound
@@ -73,7 +74,32 @@ enum ConnectorCommand {
     ///
     /// Exit status: 0 when the connector returned a result (whatever it
     /// says), 1 when the call failed (trap, timeout, memory), 2 on bad input.
+    // Verbatim: clap would otherwise join the egress file's lines into one.
+    #[command(verbatim_doc_comment)]
     Invoke(invoke::InvokeArgs),
+    /// Create a connector project in Rust, Python or JavaScript.
+    ///
+    /// A working connector that POSTs each event to a configured URL: its
+    /// manifest, its source, unit tests of its outcome mapping, the guest
+    /// SDK (Python, JavaScript) and the contract's WIT. It builds with
+    /// `sluice connector build` and passes `sluice connector check` as is.
+    New(scaffold::NewArgs),
+    /// Build a connector project into connector.wasm, whatever its language.
+    ///
+    /// Rust: cargo (target wasm32-wasip2, added with rustup when missing).
+    /// Python: componentize-py (from PATH, or COMPONENTIZE_PY). JavaScript:
+    /// `npm install` when node_modules is missing, then `npm run build`.
+    Build(scaffold::BuildArgs),
+    /// Check a component against the contract before publishing it; print a table.
+    ///
+    /// The conformance kit: the component's imports and exports against the
+    /// worlds its manifest declares, then its answers in the sandbox to a
+    /// built-in fake remote (2xx, 5xx, timeout, 429, 4xx, a refused origin,
+    /// test-connection, malformed events, memory and time).
+    ///
+    /// Exit status: 0 when every scenario passed, 1 when any failed, 2 on
+    /// bad input.
+    Check(check::CheckArgs),
     #[command(flatten)]
     Registry(install::RegistryCommand),
     #[command(flatten)]
@@ -106,27 +132,42 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Commands whose exit status says more than success or bad input
+        // return it; the others succeed or fail.
+        let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
         let result = match cli.command {
-            Command::Serve(args) => serve(args).await,
-            Command::Connector(ConnectorCommand::Invoke(args)) => return invoke::run(args).await,
-            Command::Connector(ConnectorCommand::Registry(command)) => {
-                return install::run(command).await;
-            }
+            Command::Serve(args) => done(serve(args).await),
+            Command::Connector(ConnectorCommand::Invoke(args)) => invoke::run(args).await,
+            Command::Connector(ConnectorCommand::Check(args)) => check::run(args).await,
+            Command::Connector(ConnectorCommand::New(args)) => done(scaffold::new(args)),
+            Command::Connector(ConnectorCommand::Build(args)) => done(scaffold::build(args)),
+            Command::Connector(ConnectorCommand::Registry(command)) => install::run(command).await,
             Command::Connector(ConnectorCommand::Package(command)) => {
                 return package::run(command).await;
             }
             Command::Keys(command) => return package::run_keys(command),
             Command::Bus(command) => return bus::run(command).await,
-            Command::Prune(args) => prune(args).await,
-            Command::Rekey(args) => rekey(args).await,
+            Command::Prune(args) => done(prune(args).await),
+            Command::Rekey(args) => done(rekey(args).await),
         };
         match result {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(code) => code,
             Err(error) => {
                 eprintln!("error: {error:#}");
                 ExitCode::from(2)
             }
         }
+    })
+}
+
+/// The manifest given with `--manifest`, or `connector.toml` beside the
+/// component.
+fn manifest_beside(component: &std::path::Path, manifest: Option<&std::path::Path>) -> PathBuf {
+    manifest.map(ToOwned::to_owned).unwrap_or_else(|| {
+        component
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(sluice_manifest::MANIFEST_FILE)
     })
 }
 

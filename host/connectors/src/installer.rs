@@ -255,11 +255,7 @@ impl Installer {
         &self,
         dir: &Path,
     ) -> std::io::Result<Vec<Result<Change, (PathBuf, InstallError)>>> {
-        let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.join(sluice_manifest::MANIFEST_FILE).is_file())
-            .collect();
-        folders.sort();
+        let folders = bundled_folders(dir)?;
         let mut results = Vec::with_capacity(folders.len());
         for folder in folders {
             let result = self.install_bundled_folder(&folder).await;
@@ -277,6 +273,50 @@ impl Installer {
             results.push(result.map_err(|e| (folder, e)));
         }
         Ok(results)
+    }
+
+    /// The ids of the connectors in the bundled directory, from their
+    /// manifests; a folder whose manifest does not parse is left out
+    /// (installing it says why).
+    pub fn bundled_ids(dir: &Path) -> std::io::Result<Vec<String>> {
+        Ok(bundled_folders(dir)?
+            .iter()
+            .filter_map(|folder| Manifest::load(&folder.join(sluice_manifest::MANIFEST_FILE)).ok())
+            .map(|manifest| manifest.id)
+            .collect())
+    }
+
+    /// The connectors that have an active version, by id.
+    pub async fn active_connector_ids(&self) -> Result<Vec<String>, InstallError> {
+        Ok(self
+            .db
+            .connector_heads()
+            .await?
+            .into_iter()
+            .map(|head| head.connector_id)
+            .collect())
+    }
+
+    /// Installs the bundled directory's connectors (when there is one), then
+    /// loads every active version, in the background: compiling an
+    /// interpreted guest takes seconds to a minute. Connectors the catalog
+    /// [expects](Catalog::expect) stay loading until they are installed; when
+    /// the task ends, whatever failed to load is simply not installed.
+    pub fn load_in_background(
+        self: Arc<Self>,
+        bundled: Option<PathBuf>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            if let Some(dir) = bundled
+                && let Err(error) = self.install_bundled(&dir).await
+            {
+                tracing::error!(path = %dir.display(), %error, "cannot read the connectors directory");
+            }
+            if let Err(error) = self.converge().await {
+                tracing::error!(%error, "cannot load the active connector versions; the watcher retries");
+            }
+            self.catalog.loading_done();
+        })
     }
 
     async fn install_bundled_folder(&self, folder: &Path) -> Result<Change, InstallError> {
@@ -714,6 +754,16 @@ impl Installer {
         }
         Ok(broken)
     }
+}
+
+/// The folders of the bundled directory that hold a manifest, sorted.
+fn bundled_folders(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join(sluice_manifest::MANIFEST_FILE).is_file())
+        .collect();
+    folders.sort();
+    Ok(folders)
 }
 
 /// Opens a package read back from the database. It was verified when it

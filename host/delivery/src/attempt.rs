@@ -38,6 +38,10 @@ pub struct Deliverer {
     rng: Mutex<StdRng>,
 }
 
+/// How long a delivery whose connector is still loading waits before it is
+/// claimed again, in milliseconds.
+const LOADING_RECHECK_MS: i64 = 1_000;
+
 /// An attempt's result, with the system event it raises, if any.
 pub(crate) struct Attempted {
     pub result: AttemptResult,
@@ -110,12 +114,29 @@ impl Deliverer {
         }
     }
 
-    /// Runs one attempt of `claimed`: waits for its target's rate-limit
-    /// slot if it declared one, then sends.
-    pub(crate) async fn attempt(&self, claimed: &ClaimedDelivery) -> Attempted {
+    /// When `claimed` goes to a connector still loading (compiling) on this
+    /// node: when to claim it again. It is not attempted meanwhile, so the
+    /// wait costs it no attempt.
+    pub(crate) async fn waits_for_loading(
+        &self,
+        claimed: &ClaimedDelivery,
+    ) -> Option<sluice_core::UnixMillis> {
+        if claimed.delivery.target_kind != TargetKind::Connector {
+            return None;
+        }
+        let target = self.target_of(claimed).await;
+        let Ok(Target::Connector(target)) = target else {
+            return None;
+        };
+        let id = &target.config.connector_id;
+        (self.catalog.get(id).is_none() && self.catalog.is_loading(id))
+            .then(|| self.clock.now_ms() + LOADING_RECHECK_MS)
+    }
+
+    /// The target of `claimed`, from the cache or the database.
+    async fn target_of(&self, claimed: &ClaimedDelivery) -> sluice_storage::Result<Target> {
         let delivery = &claimed.delivery;
-        let target = self
-            .targets
+        self.targets
             .get(
                 &self.db,
                 &delivery.store_id,
@@ -123,7 +144,14 @@ impl Deliverer {
                 &delivery.target_id,
                 self.clock.now_ms(),
             )
-            .await;
+            .await
+    }
+
+    /// Runs one attempt of `claimed`: waits for its target's rate-limit
+    /// slot if it declared one, then sends.
+    pub(crate) async fn attempt(&self, claimed: &ClaimedDelivery) -> Attempted {
+        let delivery = &claimed.delivery;
+        let target = self.target_of(claimed).await;
         let rate = match &target {
             Ok(Target::Webhook(target)) => target.subscription.rate_limit_per_second,
             Ok(Target::Connector(target)) => target.config.rate_limit_per_second,

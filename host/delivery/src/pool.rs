@@ -145,6 +145,12 @@ impl ClaimLoop {
                 let results = results.clone();
                 let in_flight = in_flight.clone();
                 attempts.spawn(async move {
+                    if let Some(until) = deliverer.waits_for_loading(&delivery).await {
+                        defer(&deliverer, &delivery.lease, until).await;
+                        in_flight.lock().remove(&delivery.lease.delivery_id);
+                        drop(permit);
+                        return;
+                    }
                     let attempted = attempt(&deliverer, delivery).await;
                     in_flight.lock().remove(&attempted.result.lease.delivery_id);
                     // The recorder outlives every attempt task.
@@ -209,6 +215,19 @@ impl ClaimLoop {
                 }
             }
         }
+    }
+}
+
+/// Gives a delivery back until `until` without attempting it; if that
+/// fails, its lease lapses and it is claimed again all the same.
+async fn defer(deliverer: &Deliverer, lease: &Lease, until: sluice_core::UnixMillis) {
+    let now = deliverer.clock.now_ms();
+    if let Err(error) = deliverer
+        .db
+        .defer(std::slice::from_ref(lease), until, now)
+        .await
+    {
+        tracing::warn!(%error, delivery = %lease.delivery_id, "deferring a delivery failed; its lease will lapse");
     }
 }
 

@@ -22,7 +22,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::connect::{ConnectedAddress, Destination, PinnedConnector};
 use crate::error::{EgressError, Refusal, TimeoutPhase};
-use crate::log::{EgressLog, EgressRecord};
+use crate::log::{ABANDONED, EgressLog, EgressRecord};
 use crate::origin::AllowList;
 use crate::resolve::Resolve;
 use crate::settings::EgressSettings;
@@ -115,7 +115,6 @@ impl Egress {
                 }
                 _ => request.uri().path().to_owned(),
             },
-            request_bytes: request.body().size_hint().exact().unwrap_or(0),
             credential: applied.map(|a| a.key.clone()),
             token_exchange: applied.is_some_and(|a| a.token_exchange),
             ..EgressRecord::default()
@@ -123,40 +122,60 @@ impl Egress {
         let result = self.check(&request, scope, &mut record);
         if let Err(refusal) = result {
             record.refused = Some(refusal.to_string());
+            // Never sent: what the body would have been, when known.
+            record.request_bytes = request.body().size_hint().exact().unwrap_or(0);
             scope.log.push(record);
             return Err(EgressError::Refused(refusal));
         }
-        let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+        // Recorded now, not when the answer comes: a call that ends while
+        // the request is in flight still reports it.
+        let index = scope.log.push_in_flight(record, started);
+        let in_flight = InFlight {
+            log: scope.log.clone(),
+            index,
+            started,
+            settled: false,
+        };
+        let log = scope.log.clone();
+        let request = request.map(|body| {
+            CountingBody {
+                inner: body.map_err(Into::into).boxed_unsync(),
+                sent: 0,
+                log,
+                index,
+            }
+            .boxed_unsync()
+        });
         let sent = tokio::time::timeout(
             self.settings.request_timeout(),
             self.client.request(request),
         )
         .await;
-        record.duration_ms = started.elapsed().as_millis() as u64;
         let response = match sent {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 let error = classify(&error);
-                match &error {
+                in_flight.settle(|record| match &error {
                     EgressError::Refused(refusal) => record.refused = Some(refusal.to_string()),
                     other => record.error = Some(other.to_string()),
-                }
-                scope.log.push(record);
+                });
                 return Err(error);
             }
             Err(_) => {
                 let error = EgressError::Timeout(TimeoutPhase::Response);
-                record.error = Some(error.to_string());
-                scope.log.push(record);
+                in_flight.settle(|record| record.error = Some(error.to_string()));
                 return Err(error);
             }
         };
-        record.status = Some(response.status().as_u16());
-        record.address = response
+        let address = response
             .extensions()
             .get::<ConnectedAddress>()
             .map(|a| a.0.to_string());
-        let index = scope.log.push(record);
+        let status = response.status().as_u16();
+        in_flight.settle(|record| {
+            record.status = Some(status);
+            record.address = address;
+        });
         let limit = self.settings.max_response_bytes;
         let read_timeout = self.settings.read_timeout();
         let log = scope.log.clone();
@@ -190,6 +209,79 @@ impl Egress {
             return Err(Refusal::TooManyRequests { limit: scope.limit });
         }
         Ok(())
+    }
+}
+
+/// A request whose record waits for its answer. Dropped unsettled (the
+/// sender stopped waiting, or the call ended), it records that no answer
+/// came.
+struct InFlight {
+    log: EgressLog,
+    index: usize,
+    started: Instant,
+    settled: bool,
+}
+
+impl InFlight {
+    /// Records how the request ended, with the time it took.
+    fn settle(mut self, change: impl FnOnce(&mut EgressRecord)) {
+        self.settled = true;
+        let duration_ms = self.started.elapsed().as_millis() as u64;
+        self.log.settle(self.index, |record| {
+            record.duration_ms = duration_ms;
+            change(record);
+        });
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.settled {
+            let duration_ms = self.started.elapsed().as_millis() as u64;
+            self.log.settle(self.index, |record| {
+                record.duration_ms = duration_ms;
+                record.error = Some(ABANDONED.to_owned());
+            });
+        }
+    }
+}
+
+/// A request body that counts the bytes sent into its record as they
+/// stream: a guest's body has no size known in advance.
+struct CountingBody {
+    inner: RequestBody,
+    sent: u64,
+    log: EgressLog,
+    index: usize,
+}
+
+impl Body for CountingBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        if let Some(Ok(frame)) = &frame
+            && let Some(data) = frame.data_ref()
+        {
+            this.sent += data.len() as u64;
+            let sent = this.sent;
+            this.log
+                .update(this.index, |record| record.request_bytes = sent);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body::{Body as _, Frame};
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sluice_egress::{
-    AllowList, Egress, EgressError, EgressSettings, Refusal, Resolve, StaticResolver,
+    AllowList, CallScope, Egress, EgressError, EgressSettings, Refusal, Resolve, StaticResolver,
     SystemResolver, TimeoutPhase,
 };
 use tokio::net::TcpListener;
@@ -23,6 +25,8 @@ enum Answer {
     Bytes(usize),
     /// Accept the connection and never answer.
     Never,
+    /// Read the whole request body, then answer 200 with its length.
+    CountBody,
 }
 
 struct Server {
@@ -41,12 +45,18 @@ async fn serve(answer: Answer, tls: Option<Arc<rustls::ServerConfig>>) -> Server
             counter.fetch_add(1, Ordering::SeqCst);
             let tls = tls.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |_request| async move {
+                let service = service_fn(move |request: hyper::Request<Incoming>| async move {
                     match answer {
                         Answer::Bytes(n) => Ok::<_, std::convert::Infallible>(
                             hyper::Response::new(Full::new(Bytes::from(vec![b'x'; n]))),
                         ),
                         Answer::Never => std::future::pending().await,
+                        Answer::CountBody => {
+                            let body = request.into_body().collect().await.unwrap().to_bytes();
+                            Ok(hyper::Response::new(Full::new(Bytes::from(
+                                body.len().to_string(),
+                            ))))
+                        }
                     }
                 });
                 let builder = hyper::server::conn::http1::Builder::new();
@@ -453,4 +463,98 @@ fn a_missing_ca_file_is_named() {
             .starts_with("egress.ca_certificates: /nonexistent/ca.pem"),
         "{error}"
     );
+}
+
+/// GETs `url` from a server that never answers, in a task; returns once the
+/// server has accepted the connection, with the call's scope and the task.
+async fn send_unanswered(url: &'static str) -> (CallScope, tokio::task::JoinHandle<()>) {
+    let server = serve(Answer::Never, None).await;
+    let egress = egress(EgressSettings {
+        resolve: BTreeMap::from([("api.example.test".to_owned(), server.addr)]),
+        request_timeout_ms: 60_000,
+        ..settings()
+    });
+    let scope = egress.call_scope(None, None);
+    let sending = tokio::spawn({
+        let scope = scope.clone();
+        async move {
+            let _ = egress.send(get(url), &scope).await;
+        }
+    });
+    while server.accepted.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    (scope, sending)
+}
+
+#[tokio::test]
+async fn a_request_still_in_flight_when_the_call_ends_is_recorded_as_unanswered() {
+    let (scope, sending) = send_unanswered("http://api.example.test/v1/orders").await;
+
+    let in_flight = scope.log().snapshot();
+    assert_eq!(in_flight.len(), 1, "recorded as soon as it was sent");
+    assert!(
+        in_flight[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("no answer yet: in flight for"),
+        "{in_flight:?}"
+    );
+
+    // The call ends (returned, trapped or timed out) with the request out.
+    let closed = scope.log().close();
+    sending.abort();
+    let _ = sending.await;
+    assert_eq!(closed.len(), 1);
+    let record = &closed[0];
+    assert_eq!(
+        (record.method.as_str(), record.path.as_str()),
+        ("GET", "/v1/orders")
+    );
+    assert_eq!(record.status, None);
+    assert_eq!(
+        record.error.as_deref(),
+        Some("no answer: the call ended while the request was in flight")
+    );
+    assert_eq!(
+        scope.log().snapshot(),
+        closed,
+        "the aborted send changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_request_its_sender_stops_waiting_for_is_recorded_as_dropped() {
+    let (scope, sending) = send_unanswered("http://api.example.test/").await;
+    sending.abort();
+    let _ = sending.await;
+    let record = &scope.log().snapshot()[0];
+    assert_eq!(
+        record.error.as_deref(),
+        Some("no answer: the request was dropped before its answer arrived")
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_request_body_is_counted_as_it_is_sent() {
+    let server = serve(Answer::CountBody, None).await;
+    let egress = egress(EgressSettings {
+        resolve: BTreeMap::from([("api.example.test".to_owned(), server.addr)]),
+        ..settings()
+    });
+    let scope = egress.call_scope(None, None);
+    // Chunks of unknown total size, as a guest writes its body.
+    let chunks = (0..10)
+        .map(|_| Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(vec![b'x'; 1_000]))));
+    let body = StreamBody::new(futures::stream::iter(chunks));
+    assert_eq!(body.size_hint().exact(), None);
+    let request = http::Request::post("http://api.example.test/")
+        .body(body)
+        .unwrap();
+
+    let response = egress.send(request, &scope).await.unwrap();
+    let echoed = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(echoed.as_ref(), b"10000", "the server received every byte");
+    assert_eq!(scope.log().snapshot()[0].request_bytes, 10_000);
 }

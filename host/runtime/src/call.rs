@@ -266,7 +266,8 @@ impl Runtime {
             .saturating_sub(store.get_fuel().unwrap_or(0));
         let state = store.into_data();
         report.memory_peak_bytes = state.limiter.peak_bytes() as u64;
-        report.egress = egress_log.snapshot();
+        // Requests still in flight are recorded as never answered.
+        report.egress = egress_log.close();
         report.logs = state.guest.logs;
         report.logs_dropped = state.guest.logs_dropped;
         report.credentials_read = state.guest.credentials_read;
@@ -378,7 +379,10 @@ impl Runtime {
             .pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|e| LoadError::Contract(format!("instantiation failed: {e:#}")))?;
+            .map_err(|e| match e.downcast_ref::<MemoryLimitReached>() {
+                Some(reached) => self.memory_too_small(connector, reached),
+                None => LoadError::Contract(format!("instantiation failed: {e:#}")),
+            })?;
         let exports = &connector.exports;
         let mismatch = |name: &str, e: wasmtime::Error| {
             LoadError::Contract(format!(
@@ -407,6 +411,35 @@ impl Runtime {
         }
         Ok(())
     }
+
+    /// The load error of a component whose instantiation alone reached the
+    /// memory limit, naming the setting that sets the limit.
+    fn memory_too_small(
+        &self,
+        connector: &LoadedConnector,
+        reached: &MemoryLimitReached,
+    ) -> LoadError {
+        let declared = connector.manifest.limits.memory_mib;
+        let operator = self.config.max_memory_mib;
+        let (setting, limit_mib) = if operator < declared {
+            ("the operator's runtime.max_memory_mib", operator)
+        } else {
+            ("limits.memory_mib", declared)
+        };
+        LoadError::MemoryTooSmall {
+            setting,
+            limit_mib,
+            asked: mebibytes(reached.asked_bytes),
+        }
+    }
+}
+
+/// `bytes` in MiB, with one decimal, and exactly.
+fn mebibytes(bytes: u64) -> String {
+    format!(
+        "{:.1} MiB ({bytes} bytes)",
+        bytes as f64 / (1024.0 * 1024.0)
+    )
 }
 
 /// The limits of one call: the manifest's, capped by the operator's.
@@ -460,23 +493,66 @@ fn classify(
             limit_ms: limits.timeout.as_millis() as u64,
         },
         Some(Trap::OutOfFuel) => InvocationFailure::OutOfFuel { limit: limits.fuel },
-        Some(trap) => {
-            // A Rust guest prints its panic message to stderr before it
-            // aborts; that line says far more than "unreachable executed".
+        trap => {
+            // The guest's own account of the failure (a Python traceback, a
+            // JavaScript error, a Rust panic) says far more than
+            // "unreachable executed" or "exit status 1".
             let (stderr, _) = stderr.contents();
-            let panic = stderr
-                .lines()
-                .rev()
-                .find(|line| line.contains("panicked at") || line.contains("panicked"));
-            let message = match panic {
-                Some(line) => format!("{trap}; guest stderr: {}", line.trim()),
+            let message = match guest_error(&stderr) {
+                Some(cause) => {
+                    let stop = trap.map_or_else(|| error.root_cause().to_string(), Trap::to_string);
+                    format!("{stop}; guest stderr: {cause}")
+                }
                 None => format!("{error:#}"),
             };
             InvocationFailure::Trap { message }
         }
-        None => InvocationFailure::Trap {
-            message: format!("{error:#}"),
-        },
+    }
+}
+
+/// The line of a failing guest's stderr that names its error, looked for in
+/// this order: the exception line ending the last Python traceback (above
+/// the panic componentize-py adds); the message a StarlingMonkey
+/// (JavaScript) guest prints above `Stack:`, or its "Exception while" /
+/// "Error while" line; the last Rust panic, with its message when it is on
+/// the next line.
+fn guest_error(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().map(str::trim_end).collect();
+    python_exception(&lines)
+        .or_else(|| javascript_error(&lines))
+        .or_else(|| rust_panic(&lines))
+}
+
+fn python_exception(lines: &[&str]) -> Option<String> {
+    let traceback = lines
+        .iter()
+        .rposition(|line| *line == "Traceback (most recent call last):")?;
+    // Frames and source lines are indented; the exception is not.
+    lines[traceback + 1..]
+        .iter()
+        .find(|line| !line.is_empty() && !line.starts_with(char::is_whitespace))
+        .map(|line| (*line).to_owned())
+}
+
+fn javascript_error(lines: &[&str]) -> Option<String> {
+    lines.iter().enumerate().find_map(|(i, line)| {
+        let above_stack = lines.get(i + 1).is_some_and(|next| next.trim() == "Stack:");
+        let report = line.starts_with("Exception while ") || line.starts_with("Error while ");
+        (!line.trim().is_empty() && (above_stack || report)).then(|| line.trim().to_owned())
+    })
+}
+
+fn rust_panic(lines: &[&str]) -> Option<String> {
+    let at = lines
+        .iter()
+        .rposition(|line| line.contains("panicked at"))?;
+    let line = lines[at].trim();
+    // Since Rust 1.73 the message follows `panicked at <file>:<line>:<col>:`.
+    match lines.get(at + 1) {
+        Some(message) if line.ends_with(':') && !message.trim().is_empty() => {
+            Some(format!("{line} {}", message.trim()))
+        }
+        _ => Some(line.to_owned()),
     }
 }
 
@@ -537,4 +613,98 @@ async fn verify_signature(
         context.capabilities.clock.now_ms(),
     )
     .map_err(|refusal| refuse(refusal.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guest_error;
+
+    /// componentize-py 0.25: the traceback, then the runtime's own panic.
+    const PYTHON: &str = "\
+Traceback (most recent call last):
+  File \"/app/app.py\", line 58, in deliver
+    raise ValueError(\"boom \" + event.event_type)
+ValueError: boom test.crash
+thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1280:25:
+Python function threw an unexpected exception
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+";
+
+    /// A Python exception raised while handling another one.
+    const PYTHON_CHAINED: &str = "\
+Traceback (most recent call last):
+  File \"/app/app.py\", line 20, in deliver
+    payload = json.loads(event.payload)
+json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File \"/app/app.py\", line 22, in deliver
+    raise RuntimeError(\"bad payload\")
+RuntimeError: bad payload
+thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1280:25:
+Python function threw an unexpected exception
+";
+
+    /// componentize-js 0.23 (StarlingMonkey): a rejected async export.
+    const JAVASCRIPT: &str = "\
+boom test.crash
+Stack:
+  deliver@connector.js:32:13
+  async*@connector.js:40:5
+";
+
+    /// StarlingMonkey aborting with no exception to show.
+    const JAVASCRIPT_ABORT: &str = "\
+Error while (call) event loop error, but no exception is pending. Aborting, since that doesn't seem recoverable at all.
+";
+
+    /// A Rust guest (Rust 1.73 and later).
+    const RUST: &str = "\
+thread '<unnamed>' panicked at src/deliver.rs:12:9:
+called `Option::unwrap()` on a `None` value
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+";
+
+    #[test]
+    fn a_python_traceback_is_named_by_its_exception_not_by_the_runtime_panic() {
+        assert_eq!(
+            guest_error(PYTHON).as_deref(),
+            Some("ValueError: boom test.crash")
+        );
+    }
+
+    #[test]
+    fn of_chained_python_exceptions_the_last_one_is_named() {
+        assert_eq!(
+            guest_error(PYTHON_CHAINED).as_deref(),
+            Some("RuntimeError: bad payload")
+        );
+    }
+
+    #[test]
+    fn a_javascript_error_is_named_by_the_message_above_its_stack() {
+        assert_eq!(guest_error(JAVASCRIPT).as_deref(), Some("boom test.crash"));
+        assert_eq!(
+            guest_error(JAVASCRIPT_ABORT).as_deref(),
+            Some(JAVASCRIPT_ABORT.trim())
+        );
+    }
+
+    #[test]
+    fn a_rust_panic_is_named_with_its_message() {
+        assert_eq!(
+            guest_error(RUST).as_deref(),
+            Some(
+                "thread '<unnamed>' panicked at src/deliver.rs:12:9: called `Option::unwrap()` on a `None` value"
+            )
+        );
+    }
+
+    #[test]
+    fn stderr_without_an_error_names_none() {
+        assert_eq!(guest_error(""), None);
+        assert_eq!(guest_error("starting delivery\nposting 12 bytes\n"), None);
+    }
 }

@@ -66,6 +66,20 @@ pub enum LoadError {
     /// their signatures do not match the contract.
     #[error("the component does not match its manifest: {0}")]
     Contract(String),
+    /// The component needs more linear memory to start than its call limit
+    /// allows (a Python or JavaScript interpreter's snapshot, for example).
+    #[error(
+        "the component needs more than {setting} ({limit_mib} MiB) just to start; it asked for {asked}"
+    )]
+    MemoryTooSmall {
+        /// The setting that sets the limit: the manifest's
+        /// `limits.memory_mib`, or the operator's `max_memory_mib` when lower.
+        setting: &'static str,
+        /// The limit, in MiB.
+        limit_mib: u32,
+        /// What instantiation asked for, in readable units.
+        asked: String,
+    },
     /// The component or manifest file could not be read.
     #[error("cannot read {path}: {message}")]
     Read {

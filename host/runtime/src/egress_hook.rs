@@ -4,8 +4,12 @@
 //! [`HostAuth`], which applies the credential only where it is bound.
 
 use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use sluice_auth::{AuthError, CredentialUse, HostAuth};
 use sluice_core::SharedClock;
@@ -81,6 +85,7 @@ impl WasiHttpHooks for EgressHooks {
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
         request.headers_mut().remove(AUTH_REQUEST_HEADER);
+        let request = request.map(|body| DrainOnDrop::new(body).boxed_unsync());
         Box::new(async move {
             let response = match asked.as_slice() {
                 [] => egress
@@ -127,6 +132,73 @@ impl WasiHttpHooks for EgressHooks {
                 Box::new(std::future::ready(Ok(())));
             Ok((response, done))
         })
+    }
+}
+
+/// A guest's request body that, when the host lets go of it before its end
+/// (the request was refused, the connection failed, the server answered
+/// early), goes on reading it and discards what comes. The guest's writes
+/// then succeed, and it learns why the request failed from the response
+/// future, as every HTTP client expects; dropped, the body would close the
+/// guest's stream under it, which some guests misreport (a closed stream
+/// taken for a failed delivery) or do not survive (StarlingMonkey traps).
+/// The draining ends when the guest finishes or drops the body, at the
+/// latest when its call ends.
+struct DrainOnDrop {
+    body: Option<WasiBody>,
+    ended: bool,
+}
+
+impl DrainOnDrop {
+    fn new(body: WasiBody) -> Self {
+        Self {
+            body: Some(body),
+            ended: false,
+        }
+    }
+}
+
+impl Body for DrainOnDrop {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let Some(body) = self.body.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let frame = std::task::ready!(Pin::new(body).poll_frame(cx));
+        if !matches!(frame, Some(Ok(_))) {
+            self.ended = true;
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+    }
+}
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        let Some(mut body) = self.body.take() else {
+            return;
+        };
+        if self.ended || body.is_end_stream() {
+            return;
+        }
+        // Outside a Tokio runtime there is no call left to serve.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { while let Some(Ok(_)) = body.frame().await {} });
+        }
     }
 }
 
@@ -192,5 +264,34 @@ fn to_wasi_error(error: EgressError) -> HttpError {
         EgressError::Timeout(_) => HttpError::ConnectionTimeout,
         EgressError::ResponseTooLarge { limit } => HttpError::HttpResponseBodySize(Some(limit)),
         EgressError::Protocol(message) => HttpError::InternalError(Some(message)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::{SinkExt, StreamExt};
+    use http_body_util::StreamBody;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_body_let_go_of_early_is_drained_so_the_guest_can_finish_writing_it() {
+        // A one-chunk channel, as between a guest's output stream and hyper.
+        let (mut guest, receiver) = futures::channel::mpsc::channel::<Bytes>(1);
+        let body: WasiBody =
+            StreamBody::new(receiver.map(|chunk| Ok(Frame::data(chunk)))).boxed_unsync();
+        let mut body = DrainOnDrop::new(body);
+        guest.send(Bytes::from_static(b"first")).await.unwrap();
+        assert!(body.frame().await.is_some());
+        // The host refuses the request and drops it, body and all.
+        drop(body);
+
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        for _ in 0..64 {
+            tokio::time::timeout(std::time::Duration::from_secs(5), guest.send(chunk.clone()))
+                .await
+                .expect("the host keeps reading")
+                .expect("the stream stays open for the guest");
+        }
     }
 }

@@ -9,10 +9,12 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 /// The error a refused memory growth traps with, so the runtime can tell an
 /// out-of-memory stop from any other trap.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("memory limit of {limit_bytes} bytes reached")]
+#[error("memory limit of {limit_bytes} bytes reached (the instance asked for {asked_bytes})")]
 pub struct MemoryLimitReached {
     /// The cap.
     pub limit_bytes: u64,
+    /// The total linear memory the refused growth would have reached.
+    pub asked_bytes: u64,
 }
 
 /// Caps the linear memory of one instance and remembers its peak.
@@ -53,6 +55,7 @@ impl ResourceLimiter for MemoryLimiter {
             // otherwise loop on a failed allocation until its deadline.
             return Err(MemoryLimitReached {
                 limit_bytes: self.limit_bytes as u64,
+                asked_bytes: total as u64,
             }
             .into());
         }
@@ -83,7 +86,8 @@ mod tests {
         assert!(limiter.memory_growing(40, 45, None).unwrap());
         assert_eq!(limiter.peak_bytes(), 95);
         let err = limiter.memory_growing(45, 60, None).unwrap_err();
-        assert!(err.downcast_ref::<MemoryLimitReached>().is_some());
+        let reached = err.downcast_ref::<MemoryLimitReached>().unwrap();
+        assert_eq!((reached.limit_bytes, reached.asked_bytes), (100, 110));
         assert_eq!(limiter.peak_bytes(), 95);
     }
 }

@@ -197,3 +197,23 @@ async fn replacing_a_connector_leaves_holders_of_the_old_one_working() {
     assert_eq!(check.report.version, "0.1.0");
     assert!(check.result.is_ok());
 }
+
+#[tokio::test]
+async fn a_memory_limit_too_small_to_start_is_named_as_such() {
+    let (mut manifest, bytes) = well_behaved();
+    manifest.limits.memory_mib = 1;
+    let error = runtime(None).load(manifest, bytes).await.unwrap_err();
+    match &error {
+        LoadError::MemoryTooSmall {
+            setting, limit_mib, ..
+        } => assert_eq!((*setting, *limit_mib), ("limits.memory_mib", 1)),
+        other => panic!("expected a memory limit too small, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "the component needs more than limits.memory_mib (1 MiB) just to start; it asked for "
+        ),
+        "{message}"
+    );
+}

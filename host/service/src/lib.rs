@@ -77,12 +77,14 @@ pub struct Service {
     retention: Option<JoinHandle<()>>,
     credentials_upkeep: JoinHandle<()>,
     watcher: JoinHandle<()>,
+    loading: JoinHandle<()>,
     bus: Option<Bus>,
 }
 
 impl Service {
-    /// Opens the database (running migrations), loads the bundled
-    /// connectors, and starts the workers and the API.
+    /// Opens the database (running migrations), starts loading the bundled
+    /// and active connectors in the background, and starts the workers and
+    /// the API.
     pub async fn start(config: ServiceConfig, environment: Environment) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
@@ -116,16 +118,25 @@ impl Service {
             clock.clone(),
             install_policy(&config)?,
         ));
-        if let Some(dir) = &config.connectors_dir {
-            installer.install_bundled(dir).await.with_context(|| {
+        // Compiling can take a minute (interpreted guests): the service
+        // serves meanwhile, each expected connector reported as loading and
+        // its deliveries waiting for it.
+        let mut expected = match &config.connectors_dir {
+            Some(dir) => Installer::bundled_ids(dir).with_context(|| {
                 format!("cannot read the connectors directory {}", dir.display())
-            })?;
-        }
-        // Every active version, bundled or installed, before serving.
-        installer
-            .converge()
-            .await
-            .context("cannot load the active connector versions")?;
+            })?,
+            None => Vec::new(),
+        };
+        expected.extend(
+            installer
+                .active_connector_ids()
+                .await
+                .context("cannot read the active connector versions")?,
+        );
+        catalog.expect(expected);
+        let loading = installer
+            .clone()
+            .load_in_background(config.connectors_dir.clone());
         let metrics = Arc::new(Metrics::new());
         let targets = Arc::new(TargetCache::default());
 
@@ -243,8 +254,15 @@ impl Service {
             retention,
             credentials_upkeep,
             watcher,
+            loading,
             bus,
         })
+    }
+
+    /// Waits until the connectors this node started loading are loaded (or
+    /// failed to): the service answers before, reporting them as loading.
+    pub async fn connectors_loaded(&self) {
+        self.state.catalog.loaded().await;
     }
 
     /// Stops accepting requests and bus messages, lets attempts in flight
@@ -255,6 +273,9 @@ impl Service {
             bus.stop_consuming().await;
         }
         self.stop.cancel();
+        // Connectors still compiling are loaded again at the next start.
+        self.loading.abort();
+        let _ = self.loading.await;
         let _ = self.server.await;
         let _ = self.watcher.await;
         self.scheduler.shutdown().await;

@@ -298,13 +298,21 @@ impl Db {
     /// each becomes due `now` for another worker. Leases no longer held are
     /// ignored. Returns how many were released.
     pub async fn release(&self, leases: &[Lease], now: UnixMillis) -> Result<u64> {
+        self.defer(leases, now, now).await
+    }
+
+    /// Gives back deliveries a worker holds but cannot attempt yet (their
+    /// connector is still loading): each becomes due at `until`, with no
+    /// attempt recorded. Leases no longer held are ignored. Returns how many
+    /// were given back.
+    pub async fn defer(&self, leases: &[Lease], until: UnixMillis, now: UnixMillis) -> Result<u64> {
         let mut released = 0;
         for chunk in leases.chunks(ROWS_PER_STATEMENT) {
             let mut sql = SqlBuilder::new(
                 self.backend(),
                 "UPDATE deliveries SET lease_token = NULL, lease_expires_at = 0, next_attempt_at = ",
             );
-            sql.bind(now)
+            sql.bind(until)
                 .push(", updated_at = ")
                 .bind(now)
                 .push(" FROM (");

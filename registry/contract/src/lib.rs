@@ -10,10 +10,12 @@
 //!    `wasi:http/outgoing-handler` with what they use, and the `types` the
 //!    exports use) plus the imports of
 //!    `wasi:cli/imports` that the runtime links without authority (no
-//!    environment, arguments, preopened directories or sockets). `wasi:sockets`
-//!    is refused: the runtime denies every socket, so a component that imports
-//!    it could only fail later. Versions match as the runtime's linker matches
-//!    them (same major, and same minor below 1.0).
+//!    environment, arguments, preopened directories, and every socket or name
+//!    lookup denied). `wasi:sockets` is accepted for that reason: language
+//!    runtimes import it from their libc (componentize-py does) whether or not
+//!    the connector opens a socket, and any attempt fails with
+//!    `access-denied`. Versions match as the runtime's linker matches them
+//!    (same major, and same minor below 1.0).
 //! 3. [`Contract::check_exports`]: the component exports every interface of
 //!    each world its manifest declares (`delivery` when it lists `events`,
 //!    `sync` when it has `[sync]`, `inbound` when it exports
@@ -35,6 +37,13 @@ use wit_parser::{InterfaceId, PackageId, Resolve, WorldId, WorldItem, WorldKey};
 
 /// The package name of the contract.
 pub const CONTRACT_PACKAGE: &str = "sluice:connector@0.1.1";
+
+/// The contract's WIT files and their dependencies, by path from the
+/// repository's root (`wit/model.wit`, `wit/deps/http/package.wit`): what a
+/// connector project in another language builds its bindings from.
+pub fn wit_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    wit::files()
+}
 
 /// Whether `package` (for example `sluice:connector@0.1.0`, as a package's
 /// statement names the contract its component targets) is a version of the
@@ -73,7 +82,7 @@ pub struct ComponentError(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the component imports {import}, which the platform does not give: {reason}")]
 pub struct ImportError {
-    /// The offending import, for example `wasi:sockets/tcp@0.2.12`.
+    /// The offending import, for example `acme:evil/backdoor@1.0.0`.
     pub import: String,
     /// Why it is refused.
     pub reason: String,
@@ -189,12 +198,10 @@ impl Contract {
         let mut allowed_imports = Vec::new();
         for world in contract_worlds.into_iter().chain([cli_imports]) {
             for item in resolve.worlds[world].imports.values() {
-                if let WorldItem::Interface { id, .. } = item {
-                    let name = interface_name(&resolve, *id);
-                    let denied = name.namespace == "wasi" && name.package == "sockets";
-                    if !denied && !allowed_imports.contains(id) {
-                        allowed_imports.push(*id);
-                    }
+                if let WorldItem::Interface { id, .. } = item
+                    && !allowed_imports.contains(id)
+                {
+                    allowed_imports.push(*id);
                 }
             }
         }
@@ -233,12 +240,6 @@ impl Contract {
                 });
             };
             let theirs = interface_name(resolve, *id);
-            if theirs.namespace == "wasi" && theirs.package == "sockets" {
-                return Err(ImportError {
-                    import,
-                    reason: "connectors have no sockets; outbound HTTP goes through wasi:http/outgoing-handler".into(),
-                });
-            }
             if is_legacy_model(resolve, *id, &theirs) {
                 continue;
             }
@@ -283,6 +284,7 @@ impl Contract {
         let exports: Vec<(String, InterfaceId)> = resolve.worlds[component.world]
             .exports
             .iter()
+            .filter(|(key, item)| !is_componentize_py_init(key, item))
             .map(|(key, item)| match item {
                 WorldItem::Interface { id, .. } => Ok((resolve.name_world_key(key), *id)),
                 _ => Err(ExportError(format!(
@@ -361,6 +363,13 @@ impl Contract {
         }
         Ok(worlds)
     }
+}
+
+/// componentize-py leaves the export it snapshots the interpreter with (an
+/// unnamed interface `exports` with `init`) in every component it builds; it
+/// is never called at run time and carries no capability.
+fn is_componentize_py_init(key: &WorldKey, item: &WorldItem) -> bool {
+    matches!((key, item), (WorldKey::Name(name), WorldItem::Interface { .. }) if name == "exports")
 }
 
 fn why_declared(world: &str) -> &'static str {

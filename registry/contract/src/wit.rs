@@ -43,6 +43,12 @@ const CONTRACT: [(&str, &str); 4] = [
     ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
 
+/// Every file of the contract and its dependencies, by its path from the
+/// repository's root (`wit/model.wit`, `wit/deps/http/package.wit`).
+pub(crate) fn files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CONTRACT.into_iter().chain(DEPS)
+}
+
 /// Resolves the contract and its dependencies.
 pub(crate) fn load() -> Result<(Resolve, PackageId), String> {
     let group = |files: &[(&str, &str)]| {

@@ -293,26 +293,16 @@ fn unsigned_packages_are_refused_unless_the_development_switch_is_on() {
 }
 
 #[test]
-fn a_component_importing_sockets_or_a_made_up_interface_is_refused_naming_the_import() {
+fn a_component_importing_a_made_up_interface_is_refused_naming_the_import() {
     let p = publisher("\"*\"", "");
-    for (world, import) in [
-        (
-            "include sluice:connector/delivery@0.1.1; import wasi:sockets/tcp@0.2.12;",
-            "wasi:sockets/",
-        ),
-        (
-            "include sluice:connector/delivery@0.1.1; import backdoor;",
-            "acme:test/backdoor",
-        ),
-    ] {
-        let package = signed(MANIFEST, &component(world), &p.key);
-        let error = refused(verify(&package, &p.policy, &maxima()));
-        assert_eq!(error.step, VerifyStep::Imports, "{error}");
-        assert!(
-            error.to_string().contains(&format!("imports {import}")),
-            "{error}"
-        );
-    }
+    let world = "include sluice:connector/delivery@0.1.1; import backdoor;";
+    let package = signed(MANIFEST, &component(world), &p.key);
+    let error = refused(verify(&package, &p.policy, &maxima()));
+    assert_eq!(error.step, VerifyStep::Imports, "{error}");
+    assert!(
+        error.to_string().contains("imports acme:test/backdoor"),
+        "{error}"
+    );
 }
 
 #[test]

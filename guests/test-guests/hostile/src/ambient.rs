@@ -57,6 +57,24 @@ pub fn probe_env_and_files() -> DeliveryOutcome {
     )))
 }
 
+/// Tries the socket API directly; delivered with
+/// `tcp=<connected|error:Kind> udp=<bound|error:Kind> dns=<n addresses|error:Kind>`.
+pub fn probe_sockets(port: u16) -> DeliveryOutcome {
+    let tcp = match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        Ok(_) => "connected".to_owned(),
+        Err(error) => format!("error:{:?}", error.kind()),
+    };
+    let udp = match std::net::UdpSocket::bind(("0.0.0.0", 0)) {
+        Ok(_) => "bound".to_owned(),
+        Err(error) => format!("error:{:?}", error.kind()),
+    };
+    let dns = describe(
+        std::net::ToSocketAddrs::to_socket_addrs(&("localhost", port)).map(Iterator::count),
+        "addresses",
+    );
+    DeliveryOutcome::delivered(Some(format!("tcp={tcp} udp={udp} dns={dns}")))
+}
+
 /// Writes `megabytes` MiB to stdout, then to stderr; delivered with
 /// `stdout=<n> bytes stderr=<n> bytes`, each followed by `then error:Kind`
 /// if a write failed.

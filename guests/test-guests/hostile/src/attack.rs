@@ -51,6 +51,12 @@ pub enum Attack {
     /// Tries to read the host-applied `bound_token`, then to have the host
     /// send it to `target_url`.
     CredentialExfiltrate,
+    /// Streams a 1 MiB POST body to `target_url` (default: an undeclared
+    /// host) as interpreted guests do, and reports the first error it met.
+    StreamedPost,
+    /// Opens a TCP connection to `127.0.0.1:<port>`, binds a UDP socket and
+    /// resolves `localhost` through `wasi:sockets`, past `wasi:http`.
+    Sockets,
 }
 
 impl Attack {
@@ -74,6 +80,8 @@ impl Attack {
             "huge-external-id" => Self::HugeExternalId,
             "huge-reason" => Self::HugeReason,
             "credential-exfiltrate" => Self::CredentialExfiltrate,
+            "streamed-post" => Self::StreamedPost,
+            "sockets" => Self::Sockets,
             _ => return None,
         })
     }
@@ -92,6 +100,7 @@ impl Attack {
             Self::Memory => exhaustion::grow_memory(),
             Self::Panic => panic!("hostile guest panicked on purpose"),
             Self::EgressUndeclared => egress::probe(UNDECLARED_URL),
+            Self::Sockets => ambient::probe_sockets(number(context, "port", 80)?),
             Self::EgressLoopback => {
                 let port: u16 = number(context, "port", 80)?;
                 egress::probe(&format!("http://127.0.0.1:{port}/"))
@@ -113,6 +122,9 @@ impl Attack {
             Self::HugeExternalId => exhaustion::huge_external_id(),
             Self::HugeReason => exhaustion::huge_reason(),
             Self::CredentialExfiltrate => egress::exfiltrate("bound_token", target_url(context)?),
+            Self::StreamedPost => {
+                egress::stream_post(context.setting("target_url").unwrap_or(UNDECLARED_URL))
+            }
         })
     }
 }
@@ -150,7 +162,7 @@ mod tests {
             .map(|s| s.trim().trim_matches('"'))
             .filter(|s| !s.is_empty())
             .collect();
-        assert_eq!(names.len(), 17);
+        assert_eq!(names.len(), 19);
         for name in names {
             assert!(Attack::parse(name).is_some(), "{name}");
         }

@@ -73,3 +73,74 @@ pub fn exfiltrate(key: &str, url: &str) -> DeliveryOutcome {
         Err(error) => DeliveryOutcome::failed(format!("GET {url} with {key} failed: {error}")),
     }
 }
+
+/// Bytes streamed by [`stream_post`]: far more than the host's buffers hold.
+const STREAMED_BYTES: usize = 1024 * 1024;
+
+/// POSTs a 1 MiB body to `url` the way interpreted guests do: the body is
+/// written in full after `handle` and only then is the response awaited,
+/// with no retreat to the response future when a write fails (the host
+/// refuses `url` or cannot connect to it). Fails with what went wrong
+/// first: `body write failed after N bytes: ...` when the host closed the
+/// body under the guest, else `response: <error code>` after all bytes.
+pub fn stream_post(url: &str) -> DeliveryOutcome {
+    use sluice_guest::bindings::wasi::http::outgoing_handler;
+    use sluice_guest::bindings::wasi::http::types::{
+        Fields, Method, OutgoingBody, OutgoingRequest, Scheme,
+    };
+
+    let (https, rest) = match url.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some(("http", rest)) => (false, rest),
+        _ => return DeliveryOutcome::failed(format!("not an http(s) URL: {url}")),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let length = STREAMED_BYTES.to_string();
+    let Ok(headers) = Fields::from_list(&[("content-length".into(), length.into_bytes())]) else {
+        return DeliveryOutcome::failed("content-length refused");
+    };
+    let request = OutgoingRequest::new(headers);
+    let scheme = if https { Scheme::Https } else { Scheme::Http };
+    let path = if path.is_empty() { "/" } else { path };
+    if request.set_method(&Method::Post).is_err()
+        || request.set_scheme(Some(&scheme)).is_err()
+        || request.set_authority(Some(authority)).is_err()
+        || request.set_path_with_query(Some(path)).is_err()
+    {
+        return DeliveryOutcome::failed(format!("cannot build a request to {url}"));
+    }
+    let Ok(body) = request.body() else {
+        return DeliveryOutcome::failed("no request body");
+    };
+    let pending = match outgoing_handler::handle(request, None) {
+        Ok(pending) => pending,
+        Err(code) => return DeliveryOutcome::failed(format!("handle: {code:?}")),
+    };
+    let Ok(stream) = body.write() else {
+        return DeliveryOutcome::failed("no body stream");
+    };
+    let chunk = [b'x'; 4096];
+    let mut written = 0;
+    while written < STREAMED_BYTES {
+        if let Err(error) = stream.blocking_write_and_flush(&chunk) {
+            return DeliveryOutcome::failed(format!(
+                "body write failed after {written} bytes: {error:?}"
+            ));
+        }
+        written += chunk.len();
+    }
+    drop(stream);
+    if let Err(code) = OutgoingBody::finish(body, None) {
+        return DeliveryOutcome::failed(format!("finish after {written} bytes: {code:?}"));
+    }
+    let outcome = loop {
+        match pending.get() {
+            Some(Ok(Ok(response))) => break format!("HTTP {}", response.status()),
+            Some(Ok(Err(code))) => break format!("{code:?}"),
+            Some(Err(())) => break "the response was already taken".to_owned(),
+            None => pending.subscribe().block(),
+        }
+    };
+    log::info("hostile post answered", &[("outcome", &outcome)]);
+    DeliveryOutcome::failed(format!("wrote {written} bytes; response: {outcome}"))
+}

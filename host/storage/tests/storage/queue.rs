@@ -157,6 +157,19 @@ on_both_backends! {
         assert_eq!(again, released);
     }
 
+    async fn deferred_deliveries_are_due_again_later_without_an_attempt(db: TestDb) {
+        pending(&db, 1).await;
+        let claimed = db.claim_due(T0, 10, 10, LEASE).await.unwrap();
+        let lease = std::slice::from_ref(&claimed[0].lease);
+        assert_eq!(db.defer(lease, T0 + 1_000, T0).await.unwrap(), 1);
+
+        assert!(db.claim_due(T0 + 999, 10, 10, LEASE).await.unwrap().is_empty(), "not due yet");
+        let again = db.claim_due(T0 + 1_000, 10, 10, LEASE).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].delivery.id, claimed[0].delivery.id);
+        assert_eq!(again[0].delivery.attempt_count, 0, "no attempt was recorded");
+    }
+
     async fn system_events_fan_out_in_the_completing_transaction(db: TestDb) {
         pending(&db, 1).await;
         let watcher = webhook(&db, "store_a", &["webhook.*"]).await;

@@ -21,18 +21,23 @@
 //! - Credentials: validations per second of the service's own credential
 //!   checks with a warm cache, with a stale one (a row read each time) and
 //!   cold (an argon2id verification each time).
+//! - Polyglot: the same Slack webhook connector in Rust, Python and
+//!   JavaScript: component size, first compile, cached load, a fresh
+//!   instance plus one `deliver` (median, p99, fuel, peak memory), and
+//!   deliveries per second end to end through `sluice serve` on SQLite.
 //! - Registry: activation latency of a connector version, warm (compiled
 //!   and loaded) and cold (a new package: verify, compile, store, swap),
 //!   and deliveries per second to the fake Slack during 20 upgrades and
 //!   rollbacks against a steady run (in-process service on SQLite).
 //!
-//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness|credentials|registry` runs one
+//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness|credentials|registry|polyglot` runs one
 //! part; `SLUICE_BENCH_SCALE` (default 1.0) scales the amounts of work.
 
 mod console;
 mod credentials;
 mod fairness;
 mod marketplace;
+mod polyglot;
 mod registry;
 mod runtime;
 mod service;
@@ -76,6 +81,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if only.is_empty() || only == "registry" {
         registry::run().await?;
+    }
+    if only.is_empty() || only == "polyglot" {
+        polyglot::run().await?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use sluice_core::SharedClock;
 use sluice_egress::{Egress, SystemResolver};
 use sluice_runtime::types::DeliveryOutcome;
-use sluice_runtime::{MemoryState, Runtime, RuntimeConfig};
+use sluice_runtime::{LoadedConnector, MemoryState, Runtime, RuntimeConfig};
 use sluice_tests::TestCa;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
 use sluice_tests::guests::guest;
@@ -64,31 +64,17 @@ pub async fn run() -> anyhow::Result<()> {
         Egress::new(settings, Arc::new(SystemResolver))?,
     )?;
     let connector = runtime.load(manifest, wasm).await?;
-    let state = MemoryState::default();
-    let clock: SharedClock = Arc::new(sluice_core::SystemClock);
     let calls = scaled(2_000);
-    let mut wasm_us = Vec::with_capacity(calls);
-    let mut fuel = 0;
-    for _ in 0..calls {
-        let context = call_context(
-            &[("mode", "incoming-webhook")],
-            &[("webhook_url", &webhook_url)],
-            &state,
-            clock.clone(),
-        );
-        let started = Instant::now();
-        let invocation = runtime
-            .deliver(&connector, context, event("order.placed", ORDER))
-            .await;
-        wasm_us.push(started.elapsed().as_secs_f64() * 1e6);
-        fuel = invocation.report.fuel_consumed;
-        anyhow::ensure!(
-            matches!(invocation.result, Ok(DeliveryOutcome::Delivered(_))),
-            "delivery failed: {:?}",
-            invocation.result
-        );
-    }
-    let (wasm_p50, wasm_p99) = percentiles(&mut wasm_us);
+    let mut delivered = deliver_orders(
+        &runtime,
+        &connector,
+        &[("mode", "incoming-webhook")],
+        &webhook_url,
+        calls,
+    )
+    .await?;
+    let fuel = delivered.fuel;
+    let (wasm_p50, wasm_p99) = percentiles(&mut delivered.micros);
 
     // The same message posted by native Rust over a pooled TLS connection.
     let client = native_client(&ca, &slack)?;
@@ -117,6 +103,58 @@ pub async fn run() -> anyhow::Result<()> {
         wasm_p99 / native_p99
     );
     Ok(())
+}
+
+/// What [`deliver_orders`] measured.
+pub(crate) struct Delivered {
+    /// Each call's time (a fresh instance plus `deliver`), in µs.
+    pub micros: Vec<f64>,
+    /// Fuel of the last call.
+    pub fuel: u64,
+    /// The highest peak memory of a call.
+    pub peak_bytes: u64,
+}
+
+/// Delivers an order `calls` times, one after the other, each in a fresh
+/// instance, to the webhook at `webhook_url`; fails unless each is delivered.
+pub(crate) async fn deliver_orders(
+    runtime: &Runtime,
+    connector: &Arc<LoadedConnector>,
+    settings: &[(&str, &str)],
+    webhook_url: &str,
+    calls: usize,
+) -> anyhow::Result<Delivered> {
+    let state = MemoryState::default();
+    let clock: SharedClock = Arc::new(sluice_core::SystemClock);
+    let mut delivered = Delivered {
+        micros: Vec::with_capacity(calls),
+        fuel: 0,
+        peak_bytes: 0,
+    };
+    for _ in 0..calls {
+        let context = call_context(
+            settings,
+            &[("webhook_url", webhook_url)],
+            &state,
+            clock.clone(),
+        );
+        let started = Instant::now();
+        let invocation = runtime
+            .deliver(connector, context, event("order.placed", ORDER))
+            .await;
+        delivered.micros.push(started.elapsed().as_secs_f64() * 1e6);
+        delivered.fuel = invocation.report.fuel_consumed;
+        delivered.peak_bytes = delivered
+            .peak_bytes
+            .max(invocation.report.memory_peak_bytes);
+        anyhow::ensure!(
+            matches!(invocation.result, Ok(DeliveryOutcome::Delivered(_))),
+            "{}: delivery failed: {:?}",
+            connector.manifest().id,
+            invocation.result
+        );
+    }
+    Ok(delivered)
 }
 
 fn native_client(ca: &TestCa, slack: &FakeSlack) -> anyhow::Result<reqwest::Client> {

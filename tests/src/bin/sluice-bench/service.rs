@@ -87,16 +87,28 @@ pub(crate) fn start(
     config: &Path,
     database_url: Option<&str>,
 ) -> anyhow::Result<Process> {
+    start_with_connectors(
+        dir,
+        config,
+        database_url,
+        &sluice_tests::guests::bundled_connectors_dir(),
+    )
+}
+
+/// [`start`] with the connectors in `connectors` instead of the bundled ones.
+pub(crate) fn start_with_connectors(
+    dir: &Path,
+    config: &Path,
+    database_url: Option<&str>,
+    connectors: &Path,
+) -> anyhow::Result<Process> {
     let mut command = Command::new(sluice_binary("release"));
     command
         .args(["serve", "--config"])
         .arg(config)
         .env("SLUICE_DATA_DIR", dir)
         .env("SLUICE_ADMIN_TOKEN", TOKEN)
-        .env(
-            "SLUICE_CONNECTORS_DIR",
-            sluice_tests::guests::bundled_connectors_dir(),
-        )
+        .env("SLUICE_CONNECTORS_DIR", connectors)
         .env("RUST_LOG", "warn");
     match database_url {
         Some(url) => {
