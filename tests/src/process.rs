@@ -3,8 +3,58 @@
 //! CLI as a user does).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+/// Configuration for tests that kill `sluice serve` processes: loopback
+/// targets allowed, and short timeouts, which make short leases, so that
+/// what a killed process held is claimed again within seconds.
+pub const SHORT_LEASES_CONFIG: &str = r#"
+[egress]
+allow_cidrs = ["127.0.0.0/8"]
+connect_timeout_ms = 1000
+request_timeout_ms = 2000
+read_timeout_ms = 1000
+
+[runtime]
+max_timeout_ms = 2000
+
+[delivery]
+lease_margin_ms = 1000
+"#;
+
+/// `sluice serve` of the debug binary with `config`, its data in
+/// `data_dir`, admin token `token` and warnings only; the caller sets the
+/// database and starts it with [`serve`].
+pub fn serve_command(config: &Path, data_dir: &Path, token: &str) -> Command {
+    let mut command = Command::new(sluice_binary("debug"));
+    command
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("SLUICE_DATA_DIR", data_dir)
+        .env("SLUICE_ADMIN_TOKEN", token)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// POSTs `events` to the service at `base` as a producer does, giving up
+/// after 10 s; whether they were accepted (202). A producer retries until
+/// they are.
+pub async fn send_events(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    events: &[serde_json::Value],
+) -> bool {
+    client
+        .post(format!("{base}/v1/events"))
+        .bearer_auth(token)
+        .json(events)
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 202)
+}
 
 /// The line `sluice serve` prints once it listens, before the base URL.
 const LISTENING: &str = "Sluice is listening on ";

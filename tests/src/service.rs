@@ -75,7 +75,7 @@ pub struct TestService {
     master_key: String,
     // Its PEM file must outlive restarts.
     _ca: Option<Arc<TestCa>>,
-    postgres_schema: Option<(String, String)>,
+    postgres_schema: Option<String>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -122,7 +122,7 @@ impl TestService {
         if options.backend == Backend::Postgres {
             let (url, schema) = new_postgres_schema().await;
             config.database_url = Some(url.clone());
-            postgres_schema = Some((base_postgres_url(), schema));
+            postgres_schema = Some(schema);
         }
         (options.configure)(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
@@ -349,14 +349,8 @@ impl TestService {
         if let Some(service) = self.service.take() {
             service.shutdown().await;
         }
-        if let Some((base, schema)) = self.postgres_schema.take() {
-            let mut admin = sqlx::AnyConnection::connect(&base)
-                .await
-                .expect("PostgreSQL");
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&mut admin)
-                .await
-                .expect("drop the test schema");
+        if let Some(schema) = self.postgres_schema.take() {
+            drop_postgres_schema(&schema).await;
         }
     }
 }
@@ -451,8 +445,20 @@ fn base_postgres_url() -> String {
     std::env::var("SLUICE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into())
 }
 
-/// Creates a schema for one test and returns a URL whose search path is it.
-async fn new_postgres_schema() -> (String, String) {
+/// Drops a schema [`new_postgres_schema`] created, with everything in it.
+pub async fn drop_postgres_schema(schema: &str) {
+    let mut admin = sqlx::AnyConnection::connect(&base_postgres_url())
+        .await
+        .expect("PostgreSQL");
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut admin)
+        .await
+        .expect("drop the test schema");
+}
+
+/// Creates a schema for one test in the test PostgreSQL database; returns
+/// a URL whose search path is it, and its name.
+pub async fn new_postgres_schema() -> (String, String) {
     sqlx::any::install_default_drivers();
     let base = base_postgres_url();
     let mut admin =

@@ -3,7 +3,7 @@
 //! requests unanswered, as a slow receiver does, and counts how many it
 //! was answering at once.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,7 +14,7 @@ use axum::routing::post;
 use http::StatusCode;
 use parking_lot::Mutex;
 
-use crate::{FakeServer, RequestRecorder, StartError};
+use crate::{FakeServer, RecordedRequest, RequestRecorder, StartError};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -125,4 +125,17 @@ fn scripted(shared: &Shared) -> Response {
             .insert(name, value.parse().expect("a valid header value"));
     }
     response
+}
+
+/// The (path, event id) of each webhook delivery among `requests`, once
+/// each however often it was repeated.
+pub fn delivered_events(requests: &[RecordedRequest]) -> HashSet<(String, String)> {
+    requests
+        .iter()
+        .map(|r| {
+            let body = r.json().expect("a webhook delivery is JSON");
+            let id = body["id"].as_str().expect("an event id").to_owned();
+            (r.path.clone(), id)
+        })
+        .collect()
 }

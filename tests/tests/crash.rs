@@ -3,15 +3,15 @@
 //! again on the same data directory, and every accepted event still reaches
 //! every target.
 
-use std::collections::{BTreeSet, HashSet};
-use std::process::{Child, Command};
+use std::collections::BTreeSet;
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use sluice_tests::process::{serve, sluice_binary};
-use sluice_tests::sink::WebhookSink;
+use sluice_tests::process::{SHORT_LEASES_CONFIG, send_events, serve, serve_command};
+use sluice_tests::sink::{WebhookSink, delivered_events};
 
 const TOKEN: &str = "crash-test-admin-token";
 const EVENTS: usize = 2_000;
@@ -19,13 +19,8 @@ const BATCH: usize = 50;
 
 /// Starts `sluice serve` on `data_dir` and returns it with its base URL.
 fn start(data_dir: &std::path::Path, config: &std::path::Path) -> (Child, String) {
-    let mut command = Command::new(sluice_binary("debug"));
+    let mut command = serve_command(config, data_dir, TOKEN);
     command
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("SLUICE_DATA_DIR", data_dir)
-        .env("SLUICE_ADMIN_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
         .env_remove("SLUICE_MASTER_KEY");
     serve(command).expect("sluice starts and listens")
@@ -37,25 +32,7 @@ async fn every_accepted_event_is_delivered_after_the_process_is_killed_mid_strea
     let sink = WebhookSink::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sluice.toml");
-    // Short timeouts make short leases, so the deliveries the killed process
-    // held are claimed again within seconds.
-    std::fs::write(
-        &config,
-        r#"
-[egress]
-allow_cidrs = ["127.0.0.0/8"]
-connect_timeout_ms = 1000
-request_timeout_ms = 2000
-read_timeout_ms = 1000
-
-[runtime]
-max_timeout_ms = 2000
-
-[delivery]
-lease_margin_ms = 1000
-"#,
-    )
-    .unwrap();
+    std::fs::write(&config, SHORT_LEASES_CONFIG).unwrap();
     let data_dir = dir.path().join("data");
     let (mut first, base) = start(&data_dir, &config);
     let base = Arc::new(Mutex::new(base));
@@ -92,15 +69,8 @@ lease_margin_ms = 1000
                     })
                     .collect();
                 loop {
-                    let url = format!("{}/v1/events", base.lock());
-                    let sent = client
-                        .post(url)
-                        .bearer_auth(TOKEN)
-                        .json(&events)
-                        .timeout(Duration::from_secs(10))
-                        .send()
-                        .await;
-                    if sent.is_ok_and(|r| r.status() == 202) {
+                    let url = base.lock().clone();
+                    if send_events(&client, &url, TOKEN, &events).await {
                         *acknowledged.lock() += BATCH;
                         break;
                     }
@@ -133,26 +103,17 @@ lease_margin_ms = 1000
         .iter()
         .flat_map(|path| (0..EVENTS).map(move |i| (path.to_string(), format!("e{i}"))))
         .collect();
-    let received = |requests: &[sluice_tests::RecordedRequest]| -> HashSet<(String, String)> {
-        requests
-            .iter()
-            .map(|r| {
-                let id = r.json().unwrap()["id"].as_str().unwrap().to_owned();
-                (r.path.clone(), id)
-            })
-            .collect()
-    };
     let all = sink
         .recorder()
         .wait_until(
-            |requests| received(requests).len() >= expected.len(),
+            |requests| delivered_events(requests).len() >= expected.len(),
             Duration::from_secs(120),
         )
         .await;
     second.kill().unwrap();
     second.wait().unwrap();
     let requests = all.unwrap_or_else(|timeout| panic!("not every event arrived: {timeout:?}"));
-    let got = received(&requests);
+    let got = delivered_events(&requests);
     let missing: Vec<_> = expected
         .iter()
         .filter(|e| !got.contains(*e))

@@ -51,6 +51,7 @@ async fn readiness_does_not_wait_for_connectors_and_their_deliveries_wait_for_th
     let described = service.get("/v1/connectors/well-behaved").await;
     assert_eq!(described.status, 503, "{:?}", described.body);
     assert_eq!(described.body["type"], "/problems/connector-loading");
+    assert_eq!(described.headers["retry-after"], "5");
 
     service
         .send_events(json!([{

@@ -262,31 +262,23 @@ pub fn denied_problem(denied: &Denied, store: Option<&str>) -> Problem {
 pub fn auth_error(error: AuthError) -> Response {
     match error {
         AuthError::Invalid(failure) => unauthorized(failure.message()),
-        AuthError::Throttled(retry) => with_retry_after(
-            Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-failures",
-                format!(
-                    "too many failed authentication attempts from this source; retry in {} s",
-                    retry.0
-                ),
+        AuthError::Throttled(retry) => Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-failures",
+            format!(
+                "too many failed authentication attempts from this source; retry in {} s",
+                retry.0
             ),
-            retry.0,
-        ),
-        AuthError::Busy(busy) => with_retry_after(
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", busy.to_string()),
-            1,
-        ),
+        )
+        .retry_after(retry.0)
+        .into_response(),
+        AuthError::Busy(busy) => {
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", busy.to_string())
+                .retry_after(1)
+                .into_response()
+        }
         AuthError::Storage(error) => Problem::from(error).into_response(),
     }
-}
-
-fn with_retry_after(problem: Problem, seconds: u64) -> Response {
-    let mut response = problem.into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
 }
 
 fn unauthorized(detail: &str) -> Response {

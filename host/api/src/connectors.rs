@@ -117,7 +117,8 @@ fn installed(state: &AppState, field: &str, id: &str) -> ApiResult<Arc<LoadedCon
             format!(
                 "connector {id:?} is still loading (compiling) on this node; try again shortly"
             ),
-        ));
+        )
+        .retry_after(5));
     }
     state.catalog.get(id).ok_or_else(|| {
         let mut known: Vec<String> = state

@@ -36,6 +36,9 @@ pub struct Problem {
     /// The fields at fault, for invalid requests.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+    /// Seconds after which trying again may succeed, sent as `Retry-After`.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// The result of a handler.
@@ -50,6 +53,15 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// The same problem, telling the client to try again after `seconds`.
+    pub fn retry_after(self, seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 
@@ -103,9 +115,18 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
+
+/// How long a client should wait after the database failed: a restart or
+/// failover takes seconds.
+const DATABASE_RETRY_AFTER_SECONDS: u64 = 2;
 
 impl From<StorageError> for Problem {
     fn from(error: StorageError) -> Self {
@@ -119,6 +140,7 @@ impl From<StorageError> for Problem {
                     "database-unavailable",
                     "the database failed; nothing was changed, try again",
                 )
+                .retry_after(DATABASE_RETRY_AFTER_SECONDS)
             }
             _ => Self::internal(&error),
         }
@@ -195,6 +217,15 @@ mod tests {
     #[allow(dead_code, reason = "only parsed")]
     struct Limits {
         count: u32,
+    }
+
+    #[test]
+    fn a_database_failure_is_a_503_asking_to_retry_after_seconds() {
+        let failure = StorageError::from(sqlx::Error::PoolTimedOut);
+        let response = Problem::from(failure).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
     }
 
     #[test]

@@ -1,0 +1,190 @@
+//! Several nodes on one PostgreSQL: three `sluice serve` processes share the
+//! queue and the bus consumer while one of them is killed (SIGKILL) and
+//! restarted every second; every accepted event still reaches every target,
+//! and the repeats that at-least-once allows stay rare.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use sluice_tests::bus::TestBus;
+use sluice_tests::process::{SHORT_LEASES_CONFIG, send_events, serve, serve_command};
+use sluice_tests::service::{drop_postgres_schema, new_postgres_schema};
+use sluice_tests::sink::{WebhookSink, delivered_events};
+
+const TOKEN: &str = "cluster-test-admin-token";
+const NODES: usize = 3;
+const TARGETS: [&str; 3] = ["a", "b", "c"];
+/// Half through the nodes' HTTP APIs, half through the bus.
+const EVENTS: usize = 10_000;
+const BATCH: usize = 50;
+const KILLS: usize = 10;
+
+/// What every node runs with: the same database, master key and bus.
+struct Cluster {
+    config: PathBuf,
+    database_url: String,
+    master_key: String,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts node `n` (again, on its own data directory) and returns it
+    /// with its base URL once it listens.
+    fn start(&self, n: usize) -> (Child, String) {
+        let data_dir = self.dir.path().join(format!("node{n}"));
+        let mut command = serve_command(&self.config, &data_dir, TOKEN);
+        command
+            .env("SLUICE_MASTER_KEY", &self.master_key)
+            .env("DATABASE_URL", &self.database_url);
+        serve(command).expect("a node starts and listens")
+    }
+}
+
+fn event(i: usize) -> Value {
+    json!({
+        "id": format!("e{i}"), "type": "order.created", "store_id": "s1",
+        "occurred_at": "2026-11-30T10:00:00Z", "payload": {"n": i},
+    })
+}
+
+fn write_config(dir: &Path, bus: &TestBus) -> PathBuf {
+    let config = dir.join("sluice.toml");
+    let consume = bus.config().consume.expect("the test bus consumes");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{SHORT_LEASES_CONFIG}
+[bus]
+url = "{url}"
+[bus.consume]
+stream = "{stream}"
+subject = "{subject}"
+durable = "sluice"
+ack_wait_ms = 1000
+max_wait_ms = 200
+[bus.publish]
+subject = "{outcomes}"
+"#,
+            url = bus.url,
+            stream = consume.stream,
+            subject = consume.subject,
+            outcomes = bus.outcome_subject(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_deliver_every_event_while_one_is_killed_every_second() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sink = WebhookSink::start().await.unwrap();
+    let bus = TestBus::start(true).await;
+    let (database_url, schema) = new_postgres_schema().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster {
+        config: write_config(dir.path(), &bus),
+        database_url,
+        master_key: sluice_secrets::MasterKey::generate()
+            .to_base64()
+            .expose()
+            .to_owned(),
+        dir,
+    };
+    let mut nodes: Vec<Child> = Vec::new();
+    let bases = Arc::new(Mutex::new(Vec::new()));
+    for n in 0..NODES {
+        let (child, base) = cluster.start(n);
+        nodes.push(child);
+        bases.lock().push(base);
+    }
+    let client = reqwest::Client::new();
+    for target in TARGETS {
+        let created = client
+            .post(format!("{}/v1/stores/s1/webhooks", bases.lock()[0]))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "name": target, "url": sink.url(target), "event_types": ["order.*"] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+
+    // Producers retry until acknowledged, as they must; HTTP batches go to
+    // the nodes in turn, moving on from one that does not answer.
+    let http_sender = tokio::spawn({
+        let (bases, client) = (bases.clone(), client.clone());
+        async move {
+            for (turn, batch) in (0..EVENTS / 2 / BATCH).enumerate() {
+                let events: Vec<Value> = (batch * BATCH..(batch + 1) * BATCH).map(event).collect();
+                let mut node = turn;
+                loop {
+                    let base = bases.lock()[node % NODES].clone();
+                    if send_events(&client, &base, TOKEN, &events).await {
+                        break;
+                    }
+                    node += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    });
+    for i in EVENTS / 2..EVENTS {
+        bus.publish(event(i).to_string()).await;
+    }
+
+    // One node killed and started again every second.
+    for kill in 0..KILLS {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let n = kill % NODES;
+        nodes[n].kill().unwrap();
+        nodes[n].wait().unwrap();
+        let (child, base) = cluster.start(n);
+        nodes[n] = child;
+        bases.lock()[n] = base;
+    }
+    http_sender.await.unwrap();
+
+    let expected = TARGETS.len() * EVENTS;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let (requests, distinct) = loop {
+        let requests = sink.recorder().requests();
+        let distinct = delivered_events(&requests);
+        if distinct.len() >= expected || Instant::now() > deadline {
+            break (requests, distinct);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for node in &mut nodes {
+        let _ = node.kill();
+        let _ = node.wait();
+    }
+    bus.delete().await;
+    drop_postgres_schema(&schema).await;
+
+    let missing: Vec<String> = TARGETS
+        .iter()
+        .flat_map(|t| (0..EVENTS).map(move |i| (format!("/{t}"), format!("e{i}"))))
+        .filter(|pair| !distinct.contains(pair))
+        .take(10)
+        .map(|(path, id)| format!("{id} to {path}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "lost deliveries, for example {missing:?}"
+    );
+    let repeated = requests.len() - expected;
+    eprintln!(
+        "{} requests for {expected} deliveries across {KILLS} kills: {repeated} repeated ({:.2}%)",
+        requests.len(),
+        100.0 * repeated as f64 / expected as f64
+    );
+    assert!(
+        repeated * 100 < expected,
+        "{repeated} repeated deliveries of {expected}: more than 1%"
+    );
+}
