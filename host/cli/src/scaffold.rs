@@ -106,24 +106,24 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
 /// validated first, so that a bad id is refused before anything is written.
 fn project_files(args: &NewArgs) -> anyhow::Result<Vec<(String, String)>> {
     let crate_name = args.id.replace('-', "_");
-    let sdk_path = match (&args.sdk, args.lang) {
-        (Some(_), Language::Python | Language::Js) => {
+    // Only a Rust project refers to an SDK outside itself.
+    let sdk_path = match (args.lang, &args.sdk) {
+        (Language::Rust, sdk) => {
+            let path = sdk.clone().unwrap_or_else(|| PathBuf::from(RUST_SDK));
+            std::fs::canonicalize(&path)
+                .with_context(|| {
+                    format!(
+                        "--sdk {}: the sluice-guest crate is not there (give the path of guests/sdk in a Sluice checkout)",
+                        path.display()
+                    )
+                })?
+                .display()
+                .to_string()
+        }
+        (Language::Python | Language::Js, Some(_)) => {
             bail!("--sdk: only Rust connectors depend on an SDK outside the project")
         }
-        (Some(path), Language::Rust) => path.clone(),
-        (None, _) => PathBuf::from(RUST_SDK),
-    };
-    let sdk_path = match args.lang {
-        Language::Rust => std::fs::canonicalize(&sdk_path)
-            .with_context(|| {
-                format!(
-                    "--sdk {}: the sluice-guest crate is not there (give the path of guests/sdk in a Sluice checkout)",
-                    sdk_path.display()
-                )
-            })?
-            .display()
-            .to_string(),
-        Language::Python | Language::Js => String::new(),
+        (Language::Python | Language::Js, None) => String::new(),
     };
     let name = display_name(&args.id);
     let render = |text: &str| {
