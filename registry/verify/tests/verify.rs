@@ -199,12 +199,17 @@ fn flipping_a_byte_of_the_component_manifest_or_statement_is_refused_with_its_st
     }
 }
 
-/// Another byte of the same kind, so JSON and hex stay well-formed where
-/// the original was: digits stay digits, letters stay letters.
+/// Another byte of the same kind, so JSON, hex and base64 stay well-formed
+/// where the original was: digits stay digits, letters stay letters, and
+/// base64's `+` and `/` swap (a signature is random, so any may be hit).
 fn flip(byte: u8) -> u8 {
     match byte {
-        b'a' => b'b',
-        b if b.is_ascii_alphanumeric() => b ^ 0x01,
+        b'+' => b'/',
+        b'/' => b'+',
+        b if b.is_ascii_alphanumeric() => [b ^ 0x01, b + 1, b - 1]
+            .into_iter()
+            .find(u8::is_ascii_alphanumeric)
+            .expect("a neighbour of a letter or digit is one"),
         b => b ^ 0x20,
     }
 }
