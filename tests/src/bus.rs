@@ -117,6 +117,16 @@ impl TestBus {
             .expect("the stream acknowledges");
     }
 
+    /// Publishes every body as [`TestBus::publish`] does, with many in
+    /// flight at once; returns once the stream acknowledged them all.
+    pub async fn publish_all(&self, bodies: impl IntoIterator<Item = Vec<u8>>) {
+        futures::stream::iter(bodies)
+            .map(|body| self.publish(body))
+            .buffer_unordered(256)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
     /// The consumer `durable` of the event stream, as the server sees it.
     pub async fn consumer(&self, durable: &str) -> async_nats::jetstream::consumer::Info {
         self.jetstream

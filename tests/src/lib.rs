@@ -22,7 +22,8 @@
 //! components (connectors and test guests); [`service`] starts the whole
 //! service in-process on an injected clock, and [`sink`] receives its
 //! webhooks; [`bus`] gives a test its own streams on the real NATS
-//! JetStream server. [`packages`] makes signed connector packages and the trust
+//! JetStream server, and [`private_postgres`] a PostgreSQL server it may
+//! stop. [`packages`] makes signed connector packages and the trust
 //! policy that accepts them. [`polyglot`] finds the connectors written in
 //! other languages and holds the suite the Slack webhook connector runs in
 //! each of them.
@@ -37,6 +38,7 @@ pub mod journal;
 pub mod oci_registry;
 pub mod packages;
 pub mod polyglot;
+pub mod private_postgres;
 pub mod process;
 pub mod rate_limit;
 pub mod recorder;

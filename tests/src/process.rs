@@ -2,26 +2,42 @@
 //! that need a real process (killing it, measuring its memory, running the
 //! CLI as a user does).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// Configuration for tests that kill `sluice serve` processes: loopback
 /// targets allowed, and short timeouts, which make short leases, so that
-/// what a killed process held is claimed again within seconds.
-pub const SHORT_LEASES_CONFIG: &str = r#"
+/// what a killed process held is claimed again within seconds. With
+/// `remote` (a CA's PEM file and a fake's hostnames with their addresses),
+/// connectors reach that fake over TLS as if it were the real service; the Slack
+/// connector declares 10 s per call, which then sets the leases.
+pub fn short_leases_config(remote: Option<(&Path, &BTreeMap<String, SocketAddr>)>) -> String {
+    let longest_call_ms = if remote.is_some() { 10_000 } else { 2_000 };
+    let mut config = format!(
+        r#"[runtime]
+max_timeout_ms = {longest_call_ms}
+
+[delivery]
+lease_margin_ms = 1000
+
 [egress]
 allow_cidrs = ["127.0.0.0/8"]
 connect_timeout_ms = 1000
 request_timeout_ms = 2000
 read_timeout_ms = 1000
-
-[runtime]
-max_timeout_ms = 2000
-
-[delivery]
-lease_margin_ms = 1000
-"#;
+"#
+    );
+    if let Some((ca, hosts)) = remote {
+        config += &format!("ca_certificates = [{ca:?}]\n[egress.resolve]\n");
+        for (host, addr) in hosts {
+            config += &format!("{host:?} = \"{addr}\"\n");
+        }
+    }
+    config
+}
 
 /// `sluice serve` of the debug binary with `config`, its data in
 /// `data_dir`, admin token `token` and warnings only; the caller sets the

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use sluice_tests::process::{SHORT_LEASES_CONFIG, send_events, serve, serve_command};
+use sluice_tests::process::{send_events, serve, serve_command, short_leases_config};
 use sluice_tests::sink::{WebhookSink, delivered_events};
 
 const TOKEN: &str = "crash-test-admin-token";
@@ -32,7 +32,7 @@ async fn every_accepted_event_is_delivered_after_the_process_is_killed_mid_strea
     let sink = WebhookSink::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sluice.toml");
-    std::fs::write(&config, SHORT_LEASES_CONFIG).unwrap();
+    std::fs::write(&config, short_leases_config(None)).unwrap();
     let data_dir = dir.path().join("data");
     let (mut first, base) = start(&data_dir, &config);
     let base = Arc::new(Mutex::new(base));

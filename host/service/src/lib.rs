@@ -380,6 +380,9 @@ fn longest_attempt_ms(config: &ServiceConfig) -> u64 {
     webhook.max(u64::from(config.runtime.max_timeout_ms))
 }
 
+/// The task lease under which one node at a time prunes.
+const RETENTION_TASK: &str = "retention";
+
 async fn retention_loop(
     db: Db,
     clock: SharedClock,
@@ -387,15 +390,25 @@ async fn retention_loop(
     stop: CancellationToken,
 ) {
     let every = Duration::from_secs(u64::from(retention.interval_minutes) * 60);
+    // Nodes sharing a database take turns: the holder renews its lease at
+    // each pass, and when it dies another node takes over within a period.
+    let node = sluice_core::new_id("node");
     loop {
         let now = clock.now_ms();
-        let cutoff = now - i64::from(retention.delivered_days) * 86_400_000;
-        match db.prune(cutoff, 1_000).await {
-            Ok(report) => tracing::info!(?report, "pruned delivered work"),
-            Err(error) => tracing::warn!(%error, "pruning failed"),
+        let until = now + every.as_millis() as i64;
+        match db.claim_task(RETENTION_TASK, &node, now, until).await {
+            Ok(true) => {
+                let cutoff = now - i64::from(retention.delivered_days) * 86_400_000;
+                match db.prune(cutoff, 1_000).await {
+                    Ok(report) => tracing::info!(?report, "pruned delivered work"),
+                    Err(error) => tracing::warn!(%error, "pruning failed"),
+                }
+            }
+            Ok(false) => tracing::debug!("another node prunes this period"),
+            Err(error) => tracing::warn!(%error, "cannot take the retention lease"),
         }
         tokio::select! {
-            _ = clock.sleep_until(now + every.as_millis() as i64) => {}
+            _ = clock.sleep_until(until) => {}
             _ = stop.cancelled() => return,
         }
     }

@@ -1,6 +1,7 @@
 //! Connecting to SQLite or PostgreSQL and bringing the schema up to date.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sluice_secrets::SecretBox;
 use sqlx::any::AnyPoolOptions;
@@ -16,6 +17,11 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 const SQLITE_READERS: u32 = 4;
 /// Connections to PostgreSQL, shared by reads and writes.
 const POSTGRES_CONNECTIONS: u32 = 16;
+/// How long a statement waits for a PostgreSQL connection, including the
+/// attempts to open one. While the database is down, a request fails after
+/// this (503 with Retry-After) instead of holding its client for sqlx's
+/// default of 30 s; SQLite's in-process writer queue keeps the default.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What an acknowledged write survives on SQLite.
 ///
@@ -115,7 +121,10 @@ impl Db {
         let (writer, reader) = match backend {
             Backend::Sqlite => connect_sqlite(url, durability).await?,
             Backend::Postgres => {
-                let pool = pool_options(POSTGRES_CONNECTIONS).connect(url).await?;
+                let pool = pool_options(POSTGRES_CONNECTIONS)
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                    .connect(url)
+                    .await?;
                 (pool.clone(), pool)
             }
         };

@@ -19,7 +19,8 @@
 //!   and the sync log.
 //! - [`registry`]: connector packages by digest, installed versions and the
 //!   head saying which one is active.
-//! - [`retention`]: chunked pruning of what is delivered and old.
+//! - [`retention`]: chunked pruning of what is delivered and old, run by
+//!   one node at a time under a task lease ([`Db::claim_task`]).
 //! - [`credentials`]: API keys and OAuth clients of stores (hashed
 //!   secrets), their access tokens and the audit log of their management.
 //! - [`bus`]: the outbox of Sluice's own outcomes for the message bus, and
@@ -46,6 +47,7 @@ mod sealing;
 mod sql;
 pub mod state;
 pub mod sync;
+mod task_leases;
 pub mod webhooks;
 
 pub use admin_tokens::AdminToken;

@@ -54,3 +54,18 @@ on_both_backends! {
         assert_eq!(db.prune(T0 + DAY, 2).await.unwrap(), PruneReport::default());
     }
 }
+
+on_both_backends! {
+    async fn one_node_at_a_time_holds_a_task_and_another_takes_it_once_it_expires(db: TestDb) {
+        assert!(db.claim_task("retention", "node-a", T0, T0 + 60_000).await.unwrap());
+        assert!(!db.claim_task("retention", "node-b", T0 + 1_000, T0 + 61_000).await.unwrap());
+        // The holder renews its own lease before it expires.
+        assert!(db.claim_task("retention", "node-a", T0 + 59_000, T0 + 119_000).await.unwrap());
+        assert!(!db.claim_task("retention", "node-b", T0 + 60_000, T0 + 120_000).await.unwrap());
+        // Another task is a separate lease.
+        assert!(db.claim_task("other", "node-b", T0, T0 + 60_000).await.unwrap());
+        // A holder that stops renewing loses the task once its lease expires.
+        assert!(db.claim_task("retention", "node-b", T0 + 119_000, T0 + 179_000).await.unwrap());
+        assert!(!db.claim_task("retention", "node-a", T0 + 120_000, T0 + 180_000).await.unwrap());
+    }
+}
