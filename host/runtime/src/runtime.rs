@@ -94,6 +94,14 @@ impl Runtime {
         &self.config
     }
 
+    /// The wasmtime configuration [`Runtime::new`] builds its engine from
+    /// for `config` (component model, pooling allocator sized by
+    /// `config`, epoch interruption, fuel): for measuring wasmtime alone on
+    /// the same terms as the runtime, as the benchmark does.
+    pub fn engine_config(config: &RuntimeConfig) -> Config {
+        engine_config(config, None)
+    }
+
     /// Loads a connector from a directory holding `connector.toml` and
     /// `connector.wasm`.
     pub async fn load_dir(&self, dir: &Path) -> Result<Arc<LoadedConnector>, LoadError> {

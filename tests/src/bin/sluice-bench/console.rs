@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::percentiles;
+use crate::report::{Backend, figure};
 use crate::service::TOKEN;
 
 /// Requests per page.
@@ -117,7 +118,12 @@ async fn newest_delivery(
 
 /// Times the console's main pages on the data the service bench left: stores
 /// `wh` (webhook deliveries) and `sl` (Slack connector deliveries).
-pub(crate) async fn run(label: &str, client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    label: &str,
+    backend: Option<Backend>,
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<()> {
     let console = Console::sign_in(client, base).await?;
     let webhook_delivery = newest_delivery(client, base, "wh").await?;
     let slack_delivery = newest_delivery(client, base, "sl").await?;
@@ -131,29 +137,50 @@ pub(crate) async fn run(label: &str, client: &reqwest::Client, base: &str) -> an
     let config = configs["items"][0]["id"]
         .as_str()
         .context("a configuration")?;
+    // Each page with the name its figures have (its path holds ids).
     let pages = [
-        "/console/stores".to_owned(),
-        "/console/stores/wh/deliveries".to_owned(),
-        "/console/stores/wh/deliveries?status=delivered&event_type=order.placed".to_owned(),
-        "/console/stores/wh/deliveries?event_type=no.such.type".to_owned(),
-        format!("/console/stores/wh/deliveries?cursor={webhook_delivery}"),
-        format!("/console/stores/wh/deliveries/{webhook_delivery}"),
-        format!("/console/stores/sl/deliveries/{slack_delivery}"),
-        "/console/stores/wh/dead-letters".to_owned(),
-        "/console/stores/wh/webhooks".to_owned(),
-        "/console/stores/sl/connectors".to_owned(),
-        format!("/console/stores/sl/connectors/{config}"),
-        "/console/stores/sl/sync".to_owned(),
-        "/console/stores/sl/credentials".to_owned(),
-        "/console/registry".to_owned(),
-        "/console/registry/slack".to_owned(),
+        ("stores", "/console/stores".to_owned()),
+        ("deliveries", "/console/stores/wh/deliveries".to_owned()),
+        (
+            "deliveries_filtered",
+            "/console/stores/wh/deliveries?status=delivered&event_type=order.placed".to_owned(),
+        ),
+        (
+            "deliveries_no_match",
+            "/console/stores/wh/deliveries?event_type=no.such.type".to_owned(),
+        ),
+        (
+            "deliveries_next_page",
+            format!("/console/stores/wh/deliveries?cursor={webhook_delivery}"),
+        ),
+        (
+            "webhook_delivery",
+            format!("/console/stores/wh/deliveries/{webhook_delivery}"),
+        ),
+        (
+            "connector_delivery",
+            format!("/console/stores/sl/deliveries/{slack_delivery}"),
+        ),
+        ("dead_letters", "/console/stores/wh/dead-letters".to_owned()),
+        ("webhooks", "/console/stores/wh/webhooks".to_owned()),
+        ("connectors", "/console/stores/sl/connectors".to_owned()),
+        (
+            "connector_configuration",
+            format!("/console/stores/sl/connectors/{config}"),
+        ),
+        ("sync", "/console/stores/sl/sync".to_owned()),
+        ("credentials", "/console/stores/sl/credentials".to_owned()),
+        ("registry", "/console/registry".to_owned()),
+        ("registry_connector", "/console/registry/slack".to_owned()),
     ];
     let mut slowest = (0.0, String::new());
-    for page in &pages {
+    for (name, page) in &pages {
         let (p50, max) = console.time(page).await?;
         println!(
             "console on {label}: {page}: p50 {p50:.1} ms, max {max:.1} ms ({SAMPLES} requests)"
         );
+        figure(format!("console.{name}.p50_ms"), p50, "ms", backend);
+        figure(format!("console.{name}.max_ms"), max, "ms", backend);
         if max > slowest.0 {
             slowest = (max, page.clone());
         }
@@ -162,5 +189,6 @@ pub(crate) async fn run(label: &str, client: &reqwest::Client, base: &str) -> an
         "console on {label}: slowest page {:.1} ms ({})",
         slowest.0, slowest.1
     );
+    figure("console.slowest_page_ms", slowest.0, "ms", backend);
     Ok(())
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 use sluice_credentials::{Credentials, Presented};
 use sluice_tests::service::{Backend, Options, TestService};
 
+use crate::report::figure;
 use crate::scaled;
 
 const CALLERS: usize = 8;
@@ -66,7 +67,10 @@ async fn rate(credentials: &Arc<Credentials>, keys: &Arc<Vec<String>>, total: us
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn measure(ttl_ms: u64, label: &str, cold_keys: usize) -> anyhow::Result<()> {
+/// Measures with `cache_ttl_ms = ttl_ms`: cold validations of `cold_keys`
+/// keys when there are any, then one key over and over, printed as `label`
+/// and recorded as `credentials.{name}_validations_per_s`.
+async fn measure(ttl_ms: u64, label: &str, name: &str, cold_keys: usize) -> anyhow::Result<()> {
     let service = TestService::start(Options {
         backend: Backend::Sqlite,
         configure: Box::new(move |config| {
@@ -90,6 +94,12 @@ async fn measure(ttl_ms: u64, label: &str, cold_keys: usize) -> anyhow::Result<(
             "credentials: cold validations (argon2id verified, {CALLERS} callers, {} keys): {cold:.0}/s",
             keys.len()
         );
+        figure(
+            "credentials.cold_validations_per_s",
+            cold,
+            "per_s",
+            Some(Backend::Sqlite),
+        );
     }
     let keys = Arc::new(issue_keys(&service, 1).await?);
     rate(&credentials, &keys, 1).await;
@@ -98,11 +108,23 @@ async fn measure(ttl_ms: u64, label: &str, cold_keys: usize) -> anyhow::Result<(
     println!(
         "credentials: {label}: {warm:.0} validations/s ({total} validations, {CALLERS} callers)"
     );
+    figure(
+        format!("credentials.{name}_validations_per_s"),
+        warm,
+        "per_s",
+        Some(Backend::Sqlite),
+    );
     service.stop().await;
     Ok(())
 }
 
 pub(crate) async fn run() -> anyhow::Result<()> {
-    measure(5_000, "warm cache", scaled(40)).await?;
-    measure(0, "cache always stale (row re-read, no hash)", 0).await
+    measure(5_000, "warm cache", "warm_cache", scaled(40)).await?;
+    measure(
+        0,
+        "cache always stale (row re-read, no hash)",
+        "stale_cache",
+        0,
+    )
+    .await
 }

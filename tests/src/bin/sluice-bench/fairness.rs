@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sluice_tests::TestCa;
 
+use crate::report::{Backend, figure};
 use crate::service::{api, events, now_us, send_batches, start, wait_for, write_config};
 use crate::{percentiles, scaled};
 
@@ -106,6 +107,7 @@ pub async fn run() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     let url = |path: &str| format!("http://{addr}/{path}");
+    let sqlite = Some(Backend::Sqlite);
     let client = reqwest::Client::new();
     let ca = TestCa::new()?;
 
@@ -133,6 +135,8 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "fairness: store B alone, 500 events/s for {seconds} s: p50 {alone_p50:.1} ms, p99 {alone_p99:.1} ms"
     );
+    figure("fairness.store_b_alone_p50_ms", alone_p50, "ms", sqlite);
+    figure("fairness.store_b_alone_p99_ms", alone_p99, "ms", sqlite);
     subscribe("a", url("slow/a")).await?;
     let backlog = scaled(3_000);
     send_batches(&client, &base, backlog, |from, count| {
@@ -140,10 +144,25 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await?;
     let (p50, p99) = latency_of(&client, &base, &receiver, "b", seconds).await?;
+    let slow_delivered = receiver.slow.load(Ordering::Relaxed);
     println!(
         "fairness: store B beside store A's backlog of {backlog} on a 2 s target: p50 {p50:.1} ms, p99 {p99:.1} ms ({:.2}x the unloaded p99); store A delivered {} meanwhile",
         p99 / alone_p99,
-        receiver.slow.load(Ordering::Relaxed)
+        slow_delivered
+    );
+    figure("fairness.store_b_beside_backlog_p50_ms", p50, "ms", sqlite);
+    figure("fairness.store_b_beside_backlog_p99_ms", p99, "ms", sqlite);
+    figure(
+        "fairness.store_b_beside_backlog_p99_vs_alone",
+        p99 / alone_p99,
+        "ratio",
+        sqlite,
+    );
+    figure(
+        "fairness.store_a_delivered_meanwhile",
+        slow_delivered as f64,
+        "count",
+        sqlite,
     );
     drop(process);
 
@@ -205,6 +224,18 @@ pub async fn run() -> anyhow::Result<()> {
         stores * 10,
         elapsed.as_secs_f64(),
         expected as f64 / elapsed.as_secs_f64()
+    );
+    figure(
+        "fairness.mixed_targets_s",
+        elapsed.as_secs_f64(),
+        "s",
+        sqlite,
+    );
+    figure(
+        "fairness.mixed_targets_deliveries_per_s",
+        expected as f64 / elapsed.as_secs_f64(),
+        "per_s",
+        sqlite,
     );
     Ok(())
 }

@@ -3,10 +3,15 @@
 //! - Runtime: the Slack component against a local fake Slack over TLS: a
 //!   fresh instance plus one `deliver` (median, p99), compiling versus
 //!   loading from the artifact cache, and the same delivery done by native
-//!   Rust as the baseline.
+//!   Rust as the baseline; then a component that does nothing, delivered
+//!   through the runtime beside wasmtime's floor (the same engine
+//!   configuration, a fresh store, an instance from an `InstancePre`, one
+//!   call), and the runtime's overhead over that floor.
 //! - Service: a `sluice serve` process driven over loopback HTTP, on SQLite
-//!   and on PostgreSQL: events accepted per second, deliveries per second end
-//!   to end (webhooks to a local sink; the Slack connector to the fake),
+//!   and on PostgreSQL: webhook deliveries per second end to end with one
+//!   event per request and the resident memory under that load, events
+//!   accepted per second, deliveries per second end to end in batches
+//!   (webhooks to a local sink; the Slack connector to the fake),
 //!   acceptance-to-delivery latency at a fixed offered rate, resident memory,
 //!   and the time of each admin console page on the data left behind.
 //! - Marketplace: the Amazon, eBay and Google Shopping connectors against
@@ -29,16 +34,26 @@
 //!   and loaded) and cold (a new package: verify, compile, store, swap),
 //!   and deliveries per second to the fake Slack during 20 upgrades and
 //!   rollbacks against a steady run (in-process service on SQLite).
+//! - Cluster: `sluice serve` nodes on one PostgreSQL: events per second one
+//!   node consumes from JetStream (stored and fanned out), webhook
+//!   deliveries per second with 1, 2 and 3 nodes, and repeated deliveries
+//!   per 10,000 while a node is killed every second.
 //!
-//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness|credentials|registry|polyglot` runs one
+//! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness|credentials|registry|polyglot|cluster` runs one
 //! part; `SLUICE_BENCH_SCALE` (default 1.0) scales the amounts of work.
+//!
+//! Every figure printed is also written, at the end of a run, to
+//! `target/bench/results.json` (see [`report`]); each figure the previous
+//! file also holds is printed beside its previous value first.
 
+mod cluster;
 mod console;
 mod credentials;
 mod fairness;
 mod marketplace;
 mod polyglot;
 mod registry;
+mod report;
 mod runtime;
 mod service;
 
@@ -85,5 +100,8 @@ async fn main() -> anyhow::Result<()> {
     if only.is_empty() || only == "polyglot" {
         polyglot::run().await?;
     }
-    Ok(())
+    if only.is_empty() || only == "cluster" {
+        cluster::run().await?;
+    }
+    report::finish()
 }

@@ -16,6 +16,7 @@ use sluice_tests::fakes::google::{AccountAccess, FakeGoogle, GoogleOptions};
 use sluice_tests::guests::guest;
 use sluice_tests::sandbox::{self, call_context};
 
+use crate::report::{Backend, figure, slug};
 use crate::service::{self, TOKEN};
 use crate::{percentiles, scaled};
 
@@ -318,6 +319,26 @@ async fn end_to_end() -> anyhow::Result<()> {
             target.label,
             all - exchanges,
         );
+        let name = format!("marketplace.{}", slug(target.label));
+        let sqlite = Some(Backend::Sqlite);
+        figure(
+            format!("{name}.deliveries_per_s"),
+            per_second,
+            "per_s",
+            sqlite,
+        );
+        figure(
+            format!("{name}.token_exchanges_during_run"),
+            (all - exchanges) as f64,
+            "count",
+            sqlite,
+        );
+        figure(
+            format!("{name}.token_exchanges_total"),
+            all as f64,
+            "count",
+            sqlite,
+        );
     }
     Ok(())
 }
@@ -403,6 +424,9 @@ fn report_sync(label: &str, batches: &mut [f64]) {
     println!(
         "marketplace: {label} order sync, batches of {SYNC_BATCH} from {ORDERS} orders: p50 {p50:.2} ms, p99 {p99:.2} ms per batch ({count} batches, fresh instance each)"
     );
+    let name = format!("marketplace.{}", slug(label));
+    figure(format!("{name}.sync_batch_p50_ms"), p50, "ms", None);
+    figure(format!("{name}.sync_batch_p99_ms"), p99, "ms", None);
 }
 
 /// Syncs all `ORDERS` orders from the start, `SYNC_BATCH` at a time, several

@@ -17,6 +17,7 @@ use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
 use sluice_tests::guests::guests_dir;
 use sluice_tests::sandbox::egress_settings;
 
+use crate::report::{Backend, figure, slug};
 use crate::runtime::deliver_orders;
 use crate::service::{api, events, send_batches, start_with_connectors, wait_for, write_config};
 use crate::{percentiles, scaled};
@@ -107,6 +108,15 @@ async fn in_runtime(
         "polyglot {language}: component {:.1} MB, first compile {compile:.1} s, load from the compiled cache {cached_ms:.0} ms",
         wasm.len() as f64 / 1e6
     );
+    let name = format!("polyglot.{}", slug(language));
+    figure(
+        format!("{name}.component_mb"),
+        wasm.len() as f64 / 1e6,
+        "MB",
+        None,
+    );
+    figure(format!("{name}.first_compile_s"), compile, "s", None);
+    figure(format!("{name}.cached_load_ms"), cached_ms, "ms", None);
 
     let calls = scaled(500);
     let mut delivered =
@@ -118,6 +128,15 @@ async fn in_runtime(
         p50 / 1e3,
         p99 / 1e3,
         peak as f64 / (1024.0 * 1024.0)
+    );
+    figure(format!("{name}.deliver_p50_ms"), p50 / 1e3, "ms", None);
+    figure(format!("{name}.deliver_p99_ms"), p99 / 1e3, "ms", None);
+    figure(format!("{name}.deliver_fuel"), fuel as f64, "fuel", None);
+    figure(
+        format!("{name}.deliver_peak_memory_mib"),
+        peak as f64 / (1024.0 * 1024.0),
+        "MiB",
+        None,
     );
     Ok(())
 }
@@ -165,10 +184,19 @@ async fn end_to_end(
     })
     .await?;
     wait_for(|| slack.message_count() - before, total).await?;
+    let per_second = total as f64 / started.elapsed().as_secs_f64();
     println!(
         "polyglot {}: deliveries end to end on SQLite {:.0}/s ({total}); service ready in {ready:.1} s",
-        variant.language,
-        total as f64 / started.elapsed().as_secs_f64()
+        variant.language, per_second
     );
+    let name = format!("polyglot.{}", slug(variant.language));
+    let sqlite = Some(Backend::Sqlite);
+    figure(
+        format!("{name}.deliveries_per_s"),
+        per_second,
+        "per_s",
+        sqlite,
+    );
+    figure(format!("{name}.service_ready_s"), ready, "s", sqlite);
     Ok(())
 }

@@ -15,6 +15,7 @@ use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
 use sluice_tests::packages::Publisher;
 use sluice_tests::service::{Options, TestService};
 
+use crate::report::{Backend, figure};
 use crate::{percentiles, scaled};
 
 pub(crate) async fn run() -> anyhow::Result<()> {
@@ -55,7 +56,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
 
     let mut cold = Vec::new();
     for i in 0..scaled(10) {
-        let package = publisher.slack(&format!("0.2.{i}"), &[]);
+        let package = publisher.slack(&published_version(i), &[]);
         let started = Instant::now();
         let installed = service.upload("/v1/connectors/packages", package).await;
         cold.push(started.elapsed().as_secs_f64() * 1e3);
@@ -71,8 +72,8 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             "/v1/connectors/slack/rollback".to_owned()
         } else {
             format!(
-                "/v1/connectors/slack/versions/0.2.{}/activate",
-                scaled(10) - 1
+                "/v1/connectors/slack/versions/{}/activate",
+                published_version(scaled(10) - 1)
             )
         };
         let started = Instant::now();
@@ -80,16 +81,21 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         warm.push(started.elapsed().as_secs_f64() * 1e3);
         anyhow::ensure!(changed.status == 200, "activation: {:?}", changed.body);
     }
+    let sqlite = Some(Backend::Sqlite);
     let (p50, p99) = percentiles(&mut warm);
     println!(
         "activation, warm (compiled and loaded; rollback / re-activate through the API): p50 {p50:.2} ms, p99 {p99:.2} ms ({} swaps)",
         warm.len()
     );
+    figure("registry.activation_warm_p50_ms", p50, "ms", sqlite);
+    figure("registry.activation_warm_p99_ms", p99, "ms", sqlite);
     let (p50, p99) = percentiles(&mut cold);
     println!(
         "activation, cold (install of a new signed package: verify, compile, store, swap): p50 {p50:.1} ms, p99 {p99:.1} ms ({} installs)",
         cold.len()
     );
+    figure("registry.activation_cold_p50_ms", p50, "ms", sqlite);
+    figure("registry.activation_cold_p99_ms", p99, "ms", sqlite);
 
     let events = scaled(2_000);
     let steady = throughput(&service, "steady", events, 0).await?;
@@ -97,8 +103,26 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     println!(
         "deliveries to Slack: {steady:.0}/s steady, {swapping:.0}/s during 20 upgrades and rollbacks ({events} events each)"
     );
+    figure(
+        "registry.slack_deliveries_steady_per_s",
+        steady,
+        "per_s",
+        sqlite,
+    );
+    figure(
+        "registry.slack_deliveries_during_swaps_per_s",
+        swapping,
+        "per_s",
+        sqlite,
+    );
     service.stop().await;
     Ok(())
+}
+
+/// The `i`th version the bench publishes: above the bundled Slack
+/// connector's, so that each install is an upgrade.
+fn published_version(i: usize) -> String {
+    format!("1.0.{i}")
 }
 
 /// Sends `events` orders and waits until all are delivered, doing `swaps`

@@ -1,17 +1,23 @@
-//! The component runtime alone, against the fake Slack.
+//! The component runtime alone, against the fake Slack, and beside
+//! wasmtime's own floor on a component that does nothing.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use sluice_core::SharedClock;
+use sluice_core::{Clock, SharedClock};
 use sluice_egress::{Egress, SystemResolver};
-use sluice_runtime::types::DeliveryOutcome;
+use sluice_runtime::bindings::{deliverer, model};
+use sluice_runtime::types::{DeliveryOutcome, InvocationContext};
 use sluice_runtime::{LoadedConnector, MemoryState, Runtime, RuntimeConfig};
 use sluice_tests::TestCa;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
 use sluice_tests::guests::guest;
 use sluice_tests::sandbox::{call_context, egress_settings, event};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::report::figure;
 use crate::{percentiles, scaled};
 
 const ORDER: &str = r#"{"marketplace":"web","order_id":"1001","status":"pending","line_items":[{"sku":"TSHIRT-RED-M","quantity":2,"price":{"amount":"19.99","currency":"USD"}}],"total":{"amount":"39.98","currency":"USD"}}"#;
@@ -53,9 +59,23 @@ pub async fn run() -> anyhow::Result<()> {
     let (compile_p50, _) = percentiles(&mut compile);
     let (cached_p50, _) = percentiles(&mut cached);
     println!("runtime: slack component {} KiB", wasm.len() / 1024);
+    figure(
+        "runtime.slack_component_kib",
+        wasm.len() as f64 / 1024.0,
+        "KiB",
+        None,
+    );
     println!(
         "runtime: load by compiling {compile_p50:.1} ms, from the compiled cache {cached_p50:.2} ms ({:.0}x faster)",
         compile_p50 / cached_p50
+    );
+    figure("runtime.slack_load_compile_p50_ms", compile_p50, "ms", None);
+    figure("runtime.slack_load_cached_p50_ms", cached_p50, "ms", None);
+    figure(
+        "runtime.slack_load_cached_speedup",
+        compile_p50 / cached_p50,
+        "ratio",
+        None,
     );
 
     // A fresh instance plus one deliver, sequentially.
@@ -94,15 +114,152 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "runtime: fresh instance + deliver to fake Slack over TLS: p50 {wasm_p50:.0} µs, p99 {wasm_p99:.0} µs ({calls} calls, {fuel} fuel each)"
     );
+    figure("runtime.slack_deliver_p50_us", wasm_p50, "us", None);
+    figure("runtime.slack_deliver_p99_us", wasm_p99, "us", None);
+    figure("runtime.slack_deliver_fuel", fuel as f64, "fuel", None);
     println!(
         "runtime: native Rust baseline, same post:               p50 {native_p50:.0} µs, p99 {native_p99:.0} µs"
     );
+    figure("runtime.native_post_p50_us", native_p50, "us", None);
+    figure("runtime.native_post_p99_us", native_p99, "us", None);
     println!(
         "runtime: component / native = {:.2} at p50, {:.2} at p99",
         wasm_p50 / native_p50,
         wasm_p99 / native_p99
     );
+    figure(
+        "runtime.slack_vs_native_p50",
+        wasm_p50 / native_p50,
+        "ratio",
+        None,
+    );
+    figure(
+        "runtime.slack_vs_native_p99",
+        wasm_p99 / native_p99,
+        "ratio",
+        None,
+    );
+
+    // The runtime beside wasmtime's floor, on a component that does nothing.
+    let (manifest, wasm) = guest("test-guests/minimal");
+    let calls = scaled(5_000);
+    let mut floor = wasmtime_floor(&wasm, calls).await?;
+    let (floor_p50, floor_p99) = percentiles(&mut floor);
+    let connector = runtime.load(manifest, wasm).await?;
+    // The minimal guest reads no credential: the URL is never used.
+    let unused = "https://unused.invalid/";
+    deliver_orders(&runtime, &connector, &[], unused, WARM_UP).await?;
+    let mut minimal = deliver_orders(&runtime, &connector, &[], unused, calls).await?;
+    let (minimal_p50, minimal_p99) = percentiles(&mut minimal.micros);
+    println!(
+        "runtime: wasmtime's floor on the minimal component (same engine configuration; a new store, an instance from the InstancePre, deliver): p50 {floor_p50:.1} µs, p99 {floor_p99:.1} µs ({calls} calls)"
+    );
+    figure("runtime.wasmtime_floor_p50_us", floor_p50, "us", None);
+    figure("runtime.wasmtime_floor_p99_us", floor_p99, "us", None);
+    println!(
+        "runtime: the runtime on the minimal component (Runtime::deliver, all limits on): p50 {minimal_p50:.1} µs, p99 {minimal_p99:.1} µs ({calls} calls, {} fuel each)",
+        minimal.fuel
+    );
+    figure("runtime.minimal_deliver_p50_us", minimal_p50, "us", None);
+    figure("runtime.minimal_deliver_p99_us", minimal_p99, "us", None);
+    figure(
+        "runtime.minimal_deliver_fuel",
+        minimal.fuel as f64,
+        "fuel",
+        None,
+    );
+    println!(
+        "runtime overhead: {:.2} times wasmtime's floor (target ≤ 2) at p50, {:.2} at p99",
+        minimal_p50 / floor_p50,
+        minimal_p99 / floor_p99
+    );
+    figure(
+        "runtime.overhead_vs_floor_p50",
+        minimal_p50 / floor_p50,
+        "ratio",
+        None,
+    );
+    figure(
+        "runtime.overhead_vs_floor_p99",
+        minimal_p99 / floor_p99,
+        "ratio",
+        None,
+    );
     Ok(())
+}
+
+/// Untimed calls before each timed series of the floor comparison.
+const WARM_UP: usize = 100;
+
+/// What a store of wasmtime's floor holds: WASI, and nothing else.
+struct Floor {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Floor {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The data model holds only types.
+impl model::Host for Floor {}
+
+/// wasmtime alone: the engine configuration the runtime uses, WASI linked as
+/// the runtime links it, the component pre-linked once, then `calls` times a
+/// fresh store, an instance from the `InstancePre` and one `deliver` of an
+/// order. Returns each call's time, in µs.
+async fn wasmtime_floor(wasm: &[u8], calls: usize) -> anyhow::Result<Vec<f64>> {
+    let config = RuntimeConfig::default();
+    let engine = Engine::new(&Runtime::engine_config(&config))?;
+    let mut linker = Linker::<Floor>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    model::add_to_linker::<_, HasSelf<Floor>>(&mut linker, |floor| floor)?;
+    let component = Component::new(&engine, wasm)?;
+    let pre = linker.instantiate_pre(&component)?;
+    let indices = deliverer::GuestIndices::new(&pre)?;
+    let context = InvocationContext {
+        store_id: "store_1".into(),
+        configuration_id: "cfg_1".into(),
+        delivery_id: Some("dlv_1".into()),
+        attempt: 1,
+        settings: Vec::new(),
+        now_ms: sluice_core::SystemClock.now_ms() as u64,
+    };
+    let order = event("order.placed", ORDER);
+    // The deadline the runtime sets, although no epoch thread ticks here.
+    let ticks = u64::from(config.max_timeout_ms) / config.epoch_tick_ms.max(1) + 1;
+    let mut micros = Vec::with_capacity(calls);
+    for call in 0..WARM_UP + calls {
+        let started = Instant::now();
+        let mut store = Store::new(
+            &engine,
+            Floor {
+                wasi: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            },
+        );
+        store.set_fuel(config.fuel_per_call)?;
+        store.set_epoch_deadline(ticks);
+        let instance = pre.instantiate_async(&mut store).await?;
+        let outcome = indices
+            .load(&mut store, &instance)?
+            .call_deliver(&mut store, &context, &order)
+            .await?;
+        drop(store);
+        if call >= WARM_UP {
+            micros.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        anyhow::ensure!(
+            matches!(outcome, DeliveryOutcome::Delivered(_)),
+            "the minimal component answered {outcome:?}"
+        );
+    }
+    Ok(micros)
 }
 
 /// What [`deliver_orders`] measured.

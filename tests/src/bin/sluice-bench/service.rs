@@ -17,6 +17,7 @@ use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
 use sluice_tests::process::{serve, sluice_binary};
 use sqlx::Connection;
 
+use crate::report::{Backend, figure};
 use crate::{percentiles, scaled};
 
 /// The admin token the `sluice serve` processes are started with.
@@ -24,11 +25,26 @@ pub(crate) const TOKEN: &str = "bench-admin-token";
 const BATCH: usize = 100;
 const SENDERS: usize = 8;
 
-/// Deliveries received, and acceptance-to-arrival latencies in ms.
+/// A webhook receiver on loopback counting deliveries, with their
+/// acceptance-to-arrival latencies in ms.
 #[derive(Default)]
-struct Sink {
-    received: AtomicUsize,
+pub(crate) struct Sink {
+    pub(crate) received: AtomicUsize,
     latencies_ms: Mutex<Vec<f64>>,
+}
+
+impl Sink {
+    /// Starts one on `127.0.0.1`; returns it and its address.
+    pub(crate) async fn start() -> anyhow::Result<(Arc<Self>, SocketAddr)> {
+        let sink = Arc::new(Self::default());
+        let app = Router::new()
+            .route("/{*path}", post(receive))
+            .with_state(sink.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((sink, addr))
+    }
 }
 
 pub(crate) fn now_us() -> u64 {
@@ -65,7 +81,8 @@ impl Drop for Process {
 }
 
 impl Process {
-    fn memory(&self) -> (u64, u64) {
+    /// Resident memory now and at its peak, in MiB.
+    pub(crate) fn memory(&self) -> (u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         let field = |name: &str| {
@@ -76,6 +93,21 @@ impl Process {
                 .unwrap_or(0)
         };
         (field("VmRSS:") / 1024, field("VmHWM:") / 1024)
+    }
+
+    /// Runs `work` while sampling the resident memory every 100 ms; returns
+    /// its result and the highest sample, in MiB.
+    async fn highest_memory_during<T>(&self, work: impl Future<Output = T>) -> (T, u64) {
+        let mut work = std::pin::pin!(work);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut highest = 0;
+        loop {
+            highest = highest.max(self.memory().0);
+            tokio::select! {
+                result = &mut work => return (result, highest.max(self.memory().0)),
+                _ = tick.tick() => {}
+            }
+        }
     }
 }
 
@@ -102,14 +134,7 @@ pub(crate) fn start_with_connectors(
     database_url: Option<&str>,
     connectors: &Path,
 ) -> anyhow::Result<Process> {
-    let mut command = Command::new(sluice_binary("release"));
-    command
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("SLUICE_DATA_DIR", dir)
-        .env("SLUICE_ADMIN_TOKEN", TOKEN)
-        .env("SLUICE_CONNECTORS_DIR", connectors)
-        .env("RUST_LOG", "warn");
+    let mut command = serve_command(dir, config, connectors);
     match database_url {
         Some(url) => {
             let key = sluice_secrets::MasterKey::generate().to_base64();
@@ -121,6 +146,25 @@ pub(crate) fn start_with_connectors(
             command.env_remove("DATABASE_URL");
         }
     }
+    spawn(command)
+}
+
+/// `sluice serve` of the release binary with `config`, data in `dir` and
+/// the connectors in `connectors`; the caller chooses the database.
+pub(crate) fn serve_command(dir: &Path, config: &Path, connectors: &Path) -> Command {
+    let mut command = Command::new(sluice_binary("release"));
+    command
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("SLUICE_DATA_DIR", dir)
+        .env("SLUICE_ADMIN_TOKEN", TOKEN)
+        .env("SLUICE_CONNECTORS_DIR", connectors)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Spawns `command` and returns once it listens with its connectors loaded.
+pub(crate) fn spawn(command: Command) -> anyhow::Result<Process> {
     let (child, base) = serve(command)?;
     Ok(Process { child, base })
 }
@@ -191,26 +235,49 @@ pub(crate) async fn send_batches(
     total: usize,
     make: impl Fn(usize, usize) -> Value + Send + Sync + 'static,
 ) -> anyhow::Result<Duration> {
+    send_batches_to(client, &[base], total, make).await
+}
+
+/// [`send_batches`] spread over several nodes: batch `n` goes to
+/// `bases[n % bases.len()]`.
+pub(crate) async fn send_batches_to(
+    client: &reqwest::Client,
+    bases: &[&str],
+    total: usize,
+    make: impl Fn(usize, usize) -> Value + Send + Sync + 'static,
+) -> anyhow::Result<Duration> {
+    send_requests(client, bases, total, BATCH, make).await
+}
+
+/// Sends `total` events, `per_request` at a time in bodies built by
+/// `make(from, count)`, from `SENDERS` senders at once, request `n` to
+/// `bases[n % bases.len()]`; returns the elapsed time.
+async fn send_requests(
+    client: &reqwest::Client,
+    bases: &[&str],
+    total: usize,
+    per_request: usize,
+    make: impl Fn(usize, usize) -> Value + Send + Sync + 'static,
+) -> anyhow::Result<Duration> {
     let make = Arc::new(make);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..SENDERS {
-        let (client, url, make, next) = (
-            client.clone(),
-            format!("{base}/v1/events"),
-            make.clone(),
-            next.clone(),
-        );
+        let (client, make, next) = (client.clone(), make.clone(), next.clone());
+        let urls: Vec<String> = bases
+            .iter()
+            .map(|base| format!("{base}/v1/events"))
+            .collect();
         senders.spawn(async move {
             loop {
-                let from = next.fetch_add(BATCH, Ordering::Relaxed);
+                let from = next.fetch_add(per_request, Ordering::Relaxed);
                 if from >= total {
                     return Ok::<_, anyhow::Error>(());
                 }
-                let count = BATCH.min(total - from);
+                let count = per_request.min(total - from);
                 let response = client
-                    .post(&url)
+                    .post(&urls[from / per_request % urls.len()])
                     .bearer_auth(TOKEN)
                     .json(&make(from, count))
                     .send()
@@ -268,7 +335,7 @@ pub(crate) async fn api(
 pub async fn run() -> anyhow::Result<()> {
     // Fails early, naming the build command, if the binary is missing.
     sluice_tests::process::sluice_binary("release");
-    run_on("SQLite", None).await?;
+    run_on("SQLite", Backend::Sqlite, None).await?;
     let base = std::env::var("SLUICE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let schema = sluice_core::new_id("bench").to_lowercase();
@@ -279,7 +346,7 @@ pub async fn run() -> anyhow::Result<()> {
                 .execute(&mut admin)
                 .await?;
             let url = format!("{base}?options=-csearch_path%3D{schema}");
-            let result = run_on("PostgreSQL", Some(&url)).await;
+            let result = run_on("PostgreSQL", Backend::Postgres, Some(&url)).await;
             sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
                 .execute(&mut admin)
                 .await?;
@@ -290,14 +357,13 @@ pub async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
-    let sink = Arc::new(Sink::default());
-    let app = Router::new()
-        .route("/{*path}", post(receive))
-        .with_state(sink.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let sink_addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
+/// What Svix reached in the shape of the one-event-per-request phase, on
+/// this machine and its PostgreSQL.
+const SVIX_ONE_PER_REQUEST: &str = "Svix on this machine and database reached 539 to 957/s in the same shape (20,000 messages, 8 senders; 539-813 with its Redis queue, 652-957 with its memory queue; ../shared/reference/peers.md)";
+
+async fn run_on(label: &str, backend: Backend, database_url: Option<&str>) -> anyhow::Result<()> {
+    let backend = Some(backend);
+    let (sink, sink_addr) = Sink::start().await?;
 
     let ca = TestCa::new()?;
     let slack = FakeSlack::start(&ca, SlackOptions::unthrottled()).await?;
@@ -311,12 +377,72 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     let base = process.base.clone();
     let sink_url = |path: &str| format!("http://{sink_addr}/{path}");
 
+    // Webhooks end to end, one event per request (a single JSON object), as
+    // a producer without batching sends them; first, so that the peak
+    // resident memory is this load's.
+    api(
+        &client,
+        &base,
+        "/v1/stores/one/webhooks",
+        json!({"name": "sink", "url": sink_url("one"), "event_types": ["order.*"]}),
+    )
+    .await?;
+    let total = scaled(20_000);
+    sink.received.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let (sent, highest_rss) = process
+        .highest_memory_during(async {
+            send_requests(&client, &[&base], total, 1, |from, _| {
+                events("one", "one", from, 1)[0].take()
+            })
+            .await?;
+            wait_for(|| sink.received.load(Ordering::Relaxed), total).await
+        })
+        .await;
+    sent?;
+    let one_per_request = total as f64 / started.elapsed().as_secs_f64();
+    let svix = match backend {
+        Some(Backend::Postgres) => format!("; {SVIX_ONE_PER_REQUEST}"),
+        _ => String::new(),
+    };
+    println!(
+        "service on {label}: webhook deliveries end to end, one event per request {one_per_request:.0}/s ({total}, {SENDERS} senders){svix}"
+    );
+    figure(
+        "service.one_per_request_deliveries_per_s",
+        one_per_request,
+        "per_s",
+        backend,
+    );
+    let (_, peak) = process.memory();
+    println!(
+        "service on {label}: resident memory under one event per request: up to {highest_rss} MiB (sampled every 100 ms), peak {peak} MiB"
+    );
+    figure(
+        "service.one_per_request_rss_max_mib",
+        highest_rss as f64,
+        "MiB",
+        backend,
+    );
+    figure(
+        "service.one_per_request_rss_peak_mib",
+        peak as f64,
+        "MiB",
+        backend,
+    );
+
     // Ingest alone: a store with no targets.
     let total = scaled(20_000);
     let elapsed = send_all(&client, &base, "ingest", total).await?;
     println!(
         "service on {label}: events accepted {:.0}/s ({total} events, batches of {BATCH}, {SENDERS} senders)",
         total as f64 / elapsed.as_secs_f64()
+    );
+    figure(
+        "service.events_accepted_per_s",
+        total as f64 / elapsed.as_secs_f64(),
+        "per_s",
+        backend,
     );
 
     // Webhooks end to end.
@@ -335,6 +461,12 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     let webhooks_per_second = total as f64 / started.elapsed().as_secs_f64();
     println!(
         "service on {label}: webhook deliveries end to end {webhooks_per_second:.0}/s ({total})"
+    );
+    figure(
+        "service.webhook_deliveries_per_s",
+        webhooks_per_second,
+        "per_s",
+        backend,
     );
 
     // The Slack connector end to end.
@@ -355,6 +487,18 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     println!(
         "service on {label}: Slack connector deliveries end to end {slack_per_second:.0}/s ({total}); {:.2} of the webhook path",
         slack_per_second / webhooks_per_second
+    );
+    figure(
+        "service.slack_deliveries_per_s",
+        slack_per_second,
+        "per_s",
+        backend,
+    );
+    figure(
+        "service.slack_vs_webhook",
+        slack_per_second / webhooks_per_second,
+        "ratio",
+        backend,
     );
 
     // Latency at a fixed offered rate: 10 events every 10 ms.
@@ -390,8 +534,12 @@ async fn run_on(label: &str, database_url: Option<&str>) -> anyhow::Result<()> {
     println!(
         "service on {label}: acceptance to delivery at 1000 events/s for {seconds} s: p50 {p50:.1} ms, p99 {p99:.1} ms"
     );
+    figure("service.delivery_latency_p50_ms", p50, "ms", backend);
+    figure("service.delivery_latency_p99_ms", p99, "ms", backend);
     let (rss, peak) = process.memory();
     println!("service on {label}: resident memory {rss} MiB now, peak {peak} MiB");
-    crate::console::run(label, &client, &base).await?;
+    figure("service.rss_now_mib", rss as f64, "MiB", backend);
+    figure("service.rss_peak_mib", peak as f64, "MiB", backend);
+    crate::console::run(label, backend, &client, &base).await?;
     Ok(())
 }
