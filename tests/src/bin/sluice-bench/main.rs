@@ -40,7 +40,10 @@
 //!   per 10,000 while a node is killed every second.
 //!
 //! `SLUICE_BENCH_ONLY=runtime|service|marketplace|fairness|credentials|registry|polyglot|cluster` runs one
-//! part; `SLUICE_BENCH_SCALE` (default 1.0) scales the amounts of work.
+//! part; `SLUICE_BENCH_SCALE` (default 1.0) scales the amounts of work;
+//! `SLUICE_BENCH_EXTRA_CONFIG` is TOML appended to the configuration of the
+//! service part's `sluice serve`, to compare settings (for example
+//! `[delivery]` with `per_target_concurrency = 64`).
 //!
 //! Every figure printed is also written, at the end of a run, to
 //! `target/bench/results.json` (see [`report`]); each figure the previous

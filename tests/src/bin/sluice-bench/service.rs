@@ -190,8 +190,13 @@ pub(crate) fn events(store: &str, prefix: &str, from: usize, count: usize) -> Va
     )
 }
 
+/// Extra TOML appended to the configuration of every `sluice serve` the bench
+/// starts, to compare settings (such as a `[delivery]` section).
+const EXTRA_CONFIG: &str = "SLUICE_BENCH_EXTRA_CONFIG";
+
 /// Writes `dir/sluice.toml`: egress to loopback allowed, `resolve` mapping
-/// the fakes' hostnames, `ca` trusted, retention off. Returns its path.
+/// the fakes' hostnames, `ca` trusted, retention off, and whatever
+/// `SLUICE_BENCH_EXTRA_CONFIG` holds. Returns its path.
 pub(crate) fn write_config(
     dir: &Path,
     ca: &TestCa,
@@ -205,8 +210,9 @@ pub(crate) fn write_config(
     std::fs::write(
         &config,
         format!(
-            "[egress]\nallow_cidrs = [\"127.0.0.0/8\"]\nca_certificates = [{:?}]\n[egress.resolve]\n{resolve}\n[retention]\ninterval_minutes = 0\n",
-            ca.pem_path()
+            "[egress]\nallow_cidrs = [\"127.0.0.0/8\"]\nca_certificates = [{:?}]\n[egress.resolve]\n{resolve}\n[retention]\ninterval_minutes = 0\n{}\n",
+            ca.pem_path(),
+            std::env::var(EXTRA_CONFIG).unwrap_or_default(),
         ),
     )?;
     Ok(config)
