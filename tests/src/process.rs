@@ -98,10 +98,33 @@ pub fn sluice_binary(profile: &str) -> PathBuf {
     binary
 }
 
+/// A running `sluice serve` process. Dropping it kills it (SIGKILL), so
+/// that a test that fails half-way leaves no process behind.
+pub struct Node(Child);
+
+impl Node {
+    /// Kills the process with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Spawns `command` (a `sluice serve`, configured by the caller) and waits
 /// until it listens and its connectors are loaded; returns the process and
 /// its base URL.
-pub fn serve(mut command: Command) -> std::io::Result<(Child, String)> {
+pub fn serve(mut command: Command) -> std::io::Result<(Node, String)> {
     let mut child = command
         .env("SLUICE_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::piped())
@@ -115,7 +138,7 @@ pub fn serve(mut command: Command) -> std::io::Result<(Child, String)> {
                 let _ = child.kill();
                 return Err(error);
             }
-            return Ok((child, url));
+            return Ok((Node(child), url));
         }
     }
     let _ = child.kill();

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use serde_json::{Value, json};
 use sluice_tests::bus::TestBus;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, PostedMessage, SlackOptions};
 use sluice_tests::guests::bundled_connectors_dir;
-use sluice_tests::process::{send_events, serve, serve_command, short_leases_config};
+use sluice_tests::process::{Node, send_events, serve, serve_command, short_leases_config};
 use sluice_tests::service::{drop_postgres_schema, new_postgres_schema};
 use sluice_tests::sink::{WebhookSink, delivered_events};
 use sluice_tests::tls::TestCa;
@@ -42,7 +41,7 @@ struct Cluster {
 impl Cluster {
     /// Starts node `n` (again, on its own data directory) and returns it
     /// with its base URL once it listens.
-    fn start(&self, n: usize) -> (Child, String) {
+    fn start(&self, n: usize) -> (Node, String) {
         let data_dir = self.dir.path().join(format!("node{n}"));
         let mut command = serve_command(&self.config, &data_dir, TOKEN);
         command
@@ -141,7 +140,7 @@ async fn three_nodes_deliver_every_event_to_webhooks_and_a_connector_while_one_i
             .to_owned(),
         dir,
     };
-    let mut nodes: Vec<Child> = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
     let bases = Arc::new(Mutex::new(Vec::new()));
     for n in 0..NODES {
         let (child, base) = cluster.start(n);
@@ -203,8 +202,7 @@ async fn three_nodes_deliver_every_event_to_webhooks_and_a_connector_while_one_i
     for kill in 0..KILLS {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let n = kill % NODES;
-        nodes[n].kill().unwrap();
-        nodes[n].wait().unwrap();
+        nodes[n].kill();
         let (child, base) = cluster.start(n);
         nodes[n] = child;
         bases.lock()[n] = base;
@@ -224,10 +222,7 @@ async fn three_nodes_deliver_every_event_to_webhooks_and_a_connector_while_one_i
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    for node in &mut nodes {
-        let _ = node.kill();
-        let _ = node.wait();
-    }
+    drop(nodes);
     bus.delete().await;
     drop_postgres_schema(&schema).await;
 

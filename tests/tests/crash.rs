@@ -4,13 +4,12 @@
 //! every target.
 
 use std::collections::BTreeSet;
-use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use sluice_tests::process::{send_events, serve, serve_command, short_leases_config};
+use sluice_tests::process::{Node, send_events, serve, serve_command, short_leases_config};
 use sluice_tests::sink::{WebhookSink, delivered_events};
 
 const TOKEN: &str = "crash-test-admin-token";
@@ -18,7 +17,7 @@ const EVENTS: usize = 2_000;
 const BATCH: usize = 50;
 
 /// Starts `sluice serve` on `data_dir` and returns it with its base URL.
-fn start(data_dir: &std::path::Path, config: &std::path::Path) -> (Child, String) {
+fn start(data_dir: &std::path::Path, config: &std::path::Path) -> (Node, String) {
     let mut command = serve_command(config, data_dir, TOKEN);
     command
         .env_remove("DATABASE_URL")
@@ -86,8 +85,7 @@ async fn every_accepted_event_is_delivered_after_the_process_is_killed_mid_strea
         assert!(Instant::now() < deadline, "the stream never got going");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
     let delivered_before = sink.recorder().len();
     assert!(
         delivered_before < 2 * EVENTS,
@@ -110,8 +108,7 @@ async fn every_accepted_event_is_delivered_after_the_process_is_killed_mid_strea
             Duration::from_secs(120),
         )
         .await;
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill();
     let requests = all.unwrap_or_else(|timeout| panic!("not every event arrived: {timeout:?}"));
     let got = delivered_events(&requests);
     let missing: Vec<_> = expected

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sluice_tests::TestCa;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
-use sluice_tests::process::{serve, sluice_binary};
+use sluice_tests::process::{Node, serve, sluice_binary};
 use sqlx::Connection;
 
 use crate::report::{Backend, figure};
@@ -68,23 +68,16 @@ async fn receive(State(sink): State<Arc<Sink>>, body: axum::body::Bytes) -> &'st
 
 /// A running `sluice serve` process; it is killed when dropped.
 pub(crate) struct Process {
-    child: Child,
+    node: Node,
     /// Where its API listens, `http://127.0.0.1:port`.
     pub(crate) base: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Process {
     /// Resident memory now and at its peak, in MiB.
     pub(crate) fn memory(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.node.id())).unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -165,8 +158,8 @@ pub(crate) fn serve_command(dir: &Path, config: &Path, connectors: &Path) -> Com
 
 /// Spawns `command` and returns once it listens with its connectors loaded.
 pub(crate) fn spawn(command: Command) -> anyhow::Result<Process> {
-    let (child, base) = serve(command)?;
-    Ok(Process { child, base })
+    let (node, base) = serve(command)?;
+    Ok(Process { node, base })
 }
 
 pub(crate) fn events(store: &str, prefix: &str, from: usize, count: usize) -> Value {
