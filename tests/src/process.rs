@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use parking_lot::Mutex;
+
 /// Configuration for tests that kill `sluice serve` processes: loopback
 /// targets allowed, and short timeouts, which make short leases, so that
 /// what a killed process held is claimed again within seconds. With
@@ -39,11 +41,11 @@ read_timeout_ms = 1000
     config
 }
 
-/// `sluice serve` of the debug binary with `config`, its data in
-/// `data_dir`, admin token `token` and warnings only; the caller sets the
-/// database and starts it with [`serve`].
-pub fn serve_command(config: &Path, data_dir: &Path, token: &str) -> Command {
-    let mut command = Command::new(sluice_binary("debug"));
+/// `sluice serve` of the `profile` binary (see [`sluice_binary`]) with
+/// `config`, its data in `data_dir`, admin token `token` and warnings only;
+/// the caller sets the database and starts it with [`serve`].
+pub fn serve_command(profile: &str, config: &Path, data_dir: &Path, token: &str) -> Command {
+    let mut command = Command::new(sluice_binary(profile));
     command
         .args(["serve", "--config"])
         .arg(config)
@@ -70,6 +72,30 @@ pub async fn send_events(
         .send()
         .await
         .is_ok_and(|r| r.status() == 202)
+}
+
+/// POSTs `events` as a producer of several nodes does: to node `first` of
+/// `bases` (modulo their number), moving on to the next node while they are
+/// not accepted, until they are.
+pub async fn send_to_cluster(
+    client: &reqwest::Client,
+    bases: &Mutex<Vec<String>>,
+    first: usize,
+    token: &str,
+    events: &[serde_json::Value],
+) {
+    let mut node = first;
+    loop {
+        let base = {
+            let bases = bases.lock();
+            bases[node % bases.len()].clone()
+        };
+        if send_events(client, &base, token, events).await {
+            return;
+        }
+        node += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// The line `sluice serve` prints once it listens, before the base URL.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sluice_tests::bus::TestBus;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, PostedMessage, SlackOptions};
 use sluice_tests::guests::bundled_connectors_dir;
-use sluice_tests::process::{Node, send_events, serve, serve_command, short_leases_config};
+use sluice_tests::process::{Node, send_to_cluster, serve, serve_command, short_leases_config};
 use sluice_tests::service::{drop_postgres_schema, new_postgres_schema};
 use sluice_tests::sink::{WebhookSink, delivered_events};
 use sluice_tests::tls::TestCa;
@@ -43,7 +43,7 @@ impl Cluster {
     /// with its base URL once it listens.
     fn start(&self, n: usize) -> (Node, String) {
         let data_dir = self.dir.path().join(format!("node{n}"));
-        let mut command = serve_command(&self.config, &data_dir, TOKEN);
+        let mut command = serve_command("debug", &self.config, &data_dir, TOKEN);
         command
             .env("SLUICE_MASTER_KEY", &self.master_key)
             .env("DATABASE_URL", &self.database_url)
@@ -182,15 +182,7 @@ async fn three_nodes_deliver_every_event_to_webhooks_and_a_connector_while_one_i
         async move {
             for (turn, batch) in (0..EVENTS / 2 / BATCH).enumerate() {
                 let events: Vec<Value> = (batch * BATCH..(batch + 1) * BATCH).map(event).collect();
-                let mut node = turn;
-                loop {
-                    let base = bases.lock()[node % NODES].clone();
-                    if send_events(&client, &base, TOKEN, &events).await {
-                        break;
-                    }
-                    node += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                send_to_cluster(&client, &bases, turn, TOKEN, &events).await;
             }
         }
     });

@@ -18,7 +18,7 @@ const BATCH: usize = 50;
 
 /// Starts `sluice serve` on `data_dir` and returns it with its base URL.
 fn start(data_dir: &std::path::Path, config: &std::path::Path) -> (Node, String) {
-    let mut command = serve_command(config, data_dir, TOKEN);
+    let mut command = serve_command("debug", config, data_dir, TOKEN);
     command
         .env_remove("DATABASE_URL")
         .env_remove("SLUICE_MASTER_KEY");

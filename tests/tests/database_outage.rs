@@ -130,7 +130,12 @@ async fn nodes_refuse_events_with_retry_after_while_postgres_is_down_and_deliver
     let mut nodes = Vec::new();
     let mut bases = Vec::new();
     for n in 0..NODES {
-        let mut command = serve_command(&config, &dir.path().join(format!("node{n}")), TOKEN);
+        let mut command = serve_command(
+            "debug",
+            &config,
+            &dir.path().join(format!("node{n}")),
+            TOKEN,
+        );
         command
             .env("SLUICE_MASTER_KEY", master_key.expose())
             .env("DATABASE_URL", postgres.url());

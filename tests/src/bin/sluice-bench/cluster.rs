@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sluice_secrets::SecretString;
 use sluice_tests::bus::TestBus;
-use sluice_tests::process::{send_events, short_leases_config};
+use sluice_tests::process::{send_to_cluster, short_leases_config};
 use sluice_tests::service::{drop_postgres_schema, new_postgres_schema};
 use sluice_tests::sink::{WebhookSink, delivered_events};
 use sqlx::Connection;
@@ -240,17 +240,7 @@ async fn repeats_under_kill_loop() -> anyhow::Result<()> {
                 let Value::Array(batch) = events("kl", "kl", from, BATCH) else {
                     unreachable!("events are an array")
                 };
-                // A producer retries until acknowledged, moving on from a
-                // node that does not answer.
-                let mut node = turn;
-                loop {
-                    let base = bases.lock()[node % NODES].clone();
-                    if send_events(&client, &base, TOKEN, &batch).await {
-                        break;
-                    }
-                    node += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                send_to_cluster(&client, &bases, turn, TOKEN, &batch).await;
             }
         }
     });

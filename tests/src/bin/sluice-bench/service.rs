@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sluice_tests::TestCa;
 use sluice_tests::fakes::slack::{FakeSlack, Membership, SlackOptions};
-use sluice_tests::process::{Node, serve, sluice_binary};
+use sluice_tests::process::{Node, serve};
 use sqlx::Connection;
 
 use crate::report::{Backend, figure};
@@ -145,14 +145,8 @@ pub(crate) fn start_with_connectors(
 /// `sluice serve` of the release binary with `config`, data in `dir` and
 /// the connectors in `connectors`; the caller chooses the database.
 pub(crate) fn serve_command(dir: &Path, config: &Path, connectors: &Path) -> Command {
-    let mut command = Command::new(sluice_binary("release"));
-    command
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("SLUICE_DATA_DIR", dir)
-        .env("SLUICE_ADMIN_TOKEN", TOKEN)
-        .env("SLUICE_CONNECTORS_DIR", connectors)
-        .env("RUST_LOG", "warn");
+    let mut command = sluice_tests::process::serve_command("release", config, dir, TOKEN);
+    command.env("SLUICE_CONNECTORS_DIR", connectors);
     command
 }
 
