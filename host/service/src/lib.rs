@@ -29,7 +29,7 @@ use sluice_metrics::Metrics;
 use sluice_registry::{OperatorMaxima, Registries, TrustPolicy};
 use sluice_runtime::{Catalog, Runtime};
 use sluice_secrets::{MASTER_KEY_ENV, MasterKey, SecretBox};
-use sluice_storage::{Backend, Db};
+use sluice_storage::{Backend, Db, VacuumMemory};
 use sluice_sync::{SyncScheduler, Syncer};
 use sluice_webhooks::WebhookSender;
 use tokio::task::JoinHandle;
@@ -76,6 +76,7 @@ pub struct Service {
     scheduler: SyncScheduler,
     retention: Option<JoinHandle<()>>,
     credentials_upkeep: JoinHandle<()>,
+    vacuum: Option<JoinHandle<()>>,
     watcher: JoinHandle<()>,
     loading: JoinHandle<()>,
     bus: Option<Bus>,
@@ -242,6 +243,8 @@ impl Service {
             ))
         });
         let credentials_upkeep = tokio::spawn(credentials.maintain(stop.clone()));
+        let vacuum = (state.db.backend() == Backend::Postgres)
+            .then(|| tokio::spawn(vacuum_loop(state.db.clone(), stop.clone())));
         tracing::info!(%addr, database = %redact(&url), "sluice is serving");
         Ok(Self {
             addr,
@@ -253,6 +256,7 @@ impl Service {
             scheduler,
             retention,
             credentials_upkeep,
+            vacuum,
             watcher,
             loading,
             bus,
@@ -284,6 +288,9 @@ impl Service {
             let _ = retention.await;
         }
         let _ = self.credentials_upkeep.await;
+        if let Some(vacuum) = self.vacuum {
+            let _ = vacuum.await;
+        }
         if let Some(bus) = self.bus {
             bus.shutdown().await;
         }
@@ -410,6 +417,29 @@ async fn retention_loop(
         tokio::select! {
             _ = clock.sleep_until(until) => {}
             _ = stop.cancelled() => return,
+        }
+    }
+}
+
+/// Vacuums the tables whose dead rows would slow claims down, checking
+/// every second (see [`Db::vacuum_bloated`]). Real time, not the injected
+/// clock: dead rows pile up with real work.
+async fn vacuum_loop(db: Db, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut memory = VacuumMemory::default();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        match db.vacuum_bloated(&mut memory).await {
+            Ok(vacuumed) => {
+                for (table, dead) in vacuumed {
+                    tracing::debug!(table, dead, "vacuumed");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "vacuuming failed"),
         }
     }
 }

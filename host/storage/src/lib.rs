@@ -25,6 +25,8 @@
 //!   secrets), their access tokens and the audit log of their management.
 //! - [`bus`]: the outbox of Sluice's own outcomes for the message bus, and
 //!   the log of messages rejected from it.
+//! - [`Db::vacuum_bloated`]: on PostgreSQL, vacuuming the queue's tables
+//!   as soon as dead rows would slow claims down.
 //! - [`admin_tokens`], [`rekey`].
 //! - [`console_sessions`]: the admin console's sessions, and the stores it lists.
 
@@ -48,6 +50,7 @@ mod sql;
 pub mod state;
 pub mod sync;
 mod task_leases;
+mod vacuum;
 pub mod webhooks;
 
 pub use admin_tokens::AdminToken;
@@ -81,6 +84,7 @@ pub use retention::PruneReport;
 pub use sealing::Credentials;
 pub use state::StateWrite;
 pub use sync::{BatchCommit, SyncEventTypes, SyncPosition, SyncRun, SyncedRecord};
+pub use vacuum::VacuumMemory;
 pub use webhooks::{
     NewWebhookSubscription, SECRET_ROTATION_OVERLAP_MS, WebhookSecretInfo, WebhookSubscription,
     WebhookSubscriptionUpdate, WebhookTarget,

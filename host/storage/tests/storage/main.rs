@@ -19,4 +19,5 @@ mod state;
 mod sync;
 mod tenancy;
 mod throughput;
+mod vacuum;
 mod webhooks;

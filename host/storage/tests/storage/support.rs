@@ -71,6 +71,11 @@ impl Deref for TestDb {
 }
 
 impl TestDb {
+    /// The database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Another handle on the same database, sealing with `secrets`.
     pub async fn reconnect(&self, secrets: SecretBox) -> Db {
         Db::connect(&self.url, secrets).await.expect("reconnect")
