@@ -51,7 +51,11 @@ impl Db {
             let table: String = row.try_get("relname")?;
             let dead: i64 = row.try_get("n_dead_tup")?;
             let live: i64 = row.try_get("n_live_tup")?;
-            let new_dead = dead - memory.0.get(&table).copied().unwrap_or(0);
+            // Fewer dead rows than remembered: some were removed since (by
+            // autovacuum, or another node), so only what is left can be held.
+            let held = memory.0.get(&table).map_or(0, |held| *held.min(&dead));
+            memory.0.insert(table.clone(), held);
+            let new_dead = dead - held;
             if new_dead < MIN_DEAD_ROWS || (new_dead as f64) < live as f64 * MIN_DEAD_SHARE {
                 continue;
             }
