@@ -1,12 +1,14 @@
 //! Connecting to SQLite or PostgreSQL and bringing the schema up to date.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sluice_secrets::SecretBox;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use crate::{Result, StorageError};
 
@@ -47,6 +49,36 @@ impl SqliteDurability {
         match self {
             Self::Full => "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
             Self::ProcessCrashOnly => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+        }
+    }
+}
+
+/// How a redoable transaction (see [`Db::redoable_writer`]) begins.
+#[derive(Debug, Clone)]
+enum RedoableBegin {
+    /// The connection already commits without syncing.
+    Plain,
+    /// SQLite syncing every commit: this transaction's commit is synced only
+    /// by the next synced one. The flag tells the writer pool to make its
+    /// connection sync again when it is returned, whatever happened.
+    SqliteUnsynced(Arc<AtomicBool>),
+    /// PostgreSQL: an asynchronous commit, flushed by the WAL writer or by
+    /// the next synchronous commit. Its statements also run on generic
+    /// plans: the claim's plan does not depend on its parameters, and
+    /// planning it anew for every claim cost more than running it.
+    PostgresAsync,
+}
+
+impl RedoableBegin {
+    /// The statements that begin the transaction.
+    fn statement(&self) -> &'static str {
+        match self {
+            Self::Plain => "BEGIN",
+            Self::SqliteUnsynced(_) => "PRAGMA synchronous = NORMAL; BEGIN",
+            Self::PostgresAsync => {
+                "BEGIN; SET LOCAL synchronous_commit = off; \
+                 SET LOCAL plan_cache_mode = force_generic_plan"
+            }
         }
     }
 }
@@ -94,8 +126,22 @@ pub struct Db {
     writer: AnyPool,
     reader: AnyPool,
     secrets: Arc<SecretBox>,
+    redoable_begin: RedoableBegin,
     /// Set when Sluice's own outcomes also go to the bus outbox.
     pub(crate) outbox: Option<crate::OutboxSignal>,
+}
+
+/// The writer's connection, held for one redoable transaction.
+pub(crate) struct RedoableWriter {
+    connection: PoolConnection<Any>,
+    begin: &'static str,
+}
+
+impl RedoableWriter {
+    /// Begins the transaction.
+    pub(crate) async fn begin(&mut self) -> Result<Transaction<'_, Any>> {
+        Ok(self.connection.begin_with(self.begin).await?)
+    }
 }
 
 impl Db {
@@ -118,14 +164,14 @@ impl Db {
     ) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let (writer, reader) = match backend {
+        let (writer, reader, redoable_begin) = match backend {
             Backend::Sqlite => connect_sqlite(url, durability).await?,
             Backend::Postgres => {
                 let pool = pool_options(POSTGRES_CONNECTIONS)
                     .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .connect(url)
                     .await?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, RedoableBegin::PostgresAsync)
             }
         };
         let migrator = match backend {
@@ -141,6 +187,7 @@ impl Db {
             writer,
             reader,
             secrets: Arc::new(secrets),
+            redoable_begin,
             outbox: None,
         })
     }
@@ -167,6 +214,29 @@ impl Db {
         &self.writer
     }
 
+    /// The writer's connection for a transaction whose every change is
+    /// redone if it is lost: claims, and attempt records with what they
+    /// derive (circuits, and system events whose ids are deterministic).
+    ///
+    /// Its commit does not wait for the disk. A crash of the machine may lose
+    /// it, and it is then redone: a lost claim leaves its deliveries due, a
+    /// lost record leaves its delivery leased until the lease lapses, when it
+    /// is attempted again, which at-least-once delivery allows. Events
+    /// accepted from outside never go through such a transaction, and a
+    /// later synced commit syncs every commit before it.
+    pub(crate) async fn redoable_writer(&self) -> Result<RedoableWriter> {
+        let connection = self.writer().acquire().await?;
+        if let RedoableBegin::SqliteUnsynced(unsynced) = &self.redoable_begin {
+            // Set while holding the only writer connection, so the pool
+            // resets the connection this transaction changes.
+            unsynced.store(true, Ordering::Release);
+        }
+        Ok(RedoableWriter {
+            connection,
+            begin: self.redoable_begin.statement(),
+        })
+    }
+
     /// The pool for statements that only read.
     pub(crate) fn reader(&self) -> &AnyPool {
         &self.reader
@@ -186,7 +256,10 @@ fn pool_options(max_connections: u32) -> AnyPoolOptions {
         .test_before_acquire(false)
 }
 
-async fn connect_sqlite(url: &str, durability: SqliteDurability) -> Result<(AnyPool, AnyPool)> {
+async fn connect_sqlite(
+    url: &str,
+    durability: SqliteDurability,
+) -> Result<(AnyPool, AnyPool, RedoableBegin)> {
     let with_pragmas = |options: AnyPoolOptions| {
         options.after_connect(move |connection: &mut AnyConnection, _| {
             Box::pin(async move {
@@ -195,9 +268,26 @@ async fn connect_sqlite(url: &str, durability: SqliteDurability) -> Result<(AnyP
             })
         })
     };
+    let (redoable_begin, writer_options) = match durability {
+        SqliteDurability::ProcessCrashOnly => (RedoableBegin::Plain, pool_options(1)),
+        SqliteDurability::Full => {
+            let unsynced = Arc::new(AtomicBool::new(false));
+            let reset = unsynced.clone();
+            let options = pool_options(1).after_release(move |connection, _| {
+                let reset = reset.clone();
+                Box::pin(async move {
+                    if reset.swap(false, Ordering::AcqRel) {
+                        connection.execute("PRAGMA synchronous = FULL").await?;
+                    }
+                    Ok(true)
+                })
+            });
+            (RedoableBegin::SqliteUnsynced(unsynced), options)
+        }
+    };
     // The writer's connection lives as long as the pool: it holds the
     // statement cache, and for `sqlite::memory:` the database itself.
-    let writer = with_pragmas(pool_options(1))
+    let writer = with_pragmas(writer_options)
         .min_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)
@@ -212,7 +302,7 @@ async fn connect_sqlite(url: &str, durability: SqliteDurability) -> Result<(AnyP
             .connect_lazy(url)
             .map_err(StorageError::Database)?
     };
-    Ok((writer, reader))
+    Ok((writer, reader, redoable_begin))
 }
 
 #[cfg(test)]
@@ -242,6 +332,81 @@ mod tests {
             .await
             .unwrap();
         sqlx::Row::try_get(&row, 0).unwrap()
+    }
+
+    async fn synchronous_in(connection: &mut AnyConnection) -> i64 {
+        let row = sqlx::query("PRAGMA synchronous")
+            .fetch_one(connection)
+            .await
+            .unwrap();
+        sqlx::Row::try_get(&row, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_redoable_transaction_commits_unsynced_and_the_writer_syncs_again_afterwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+        let db = Db::connect(&url, SecretBox::new(&MasterKey::generate()))
+            .await
+            .unwrap();
+        let writer_setting =
+            || async { synchronous_in(&mut db.writer().acquire().await.unwrap()).await };
+
+        let mut writer = db.redoable_writer().await.unwrap();
+        let mut tx = writer.begin().await.unwrap();
+        assert_eq!(synchronous_in(&mut tx).await, 1, "NORMAL inside");
+        tx.commit().await.unwrap();
+        drop(writer);
+        assert_eq!(writer_setting().await, 2, "FULL after a commit");
+
+        let mut writer = db.redoable_writer().await.unwrap();
+        let tx = writer.begin().await.unwrap();
+        drop(tx);
+        drop(writer);
+        assert_eq!(writer_setting().await, 2, "FULL after a rollback");
+
+        // Cancelled between the pragma and the end of the transaction.
+        let mut writer = db.redoable_writer().await.unwrap();
+        let tx = writer.begin().await.unwrap();
+        std::mem::forget(tx);
+        drop(writer);
+        assert_eq!(
+            writer_setting().await,
+            2,
+            "FULL after an abandoned transaction"
+        );
+    }
+
+    async fn setting(connection: &mut AnyConnection, name: &str) -> String {
+        let row = sqlx::query("SELECT current_setting($1)")
+            .bind(name)
+            .fetch_one(connection)
+            .await
+            .unwrap();
+        sqlx::Row::try_get(&row, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn on_postgres_only_the_redoable_transaction_commits_asynchronously_on_generic_plans() {
+        if std::env::var("SLUICE_SKIP_POSTGRES").is_ok_and(|value| value == "1") {
+            return;
+        }
+        sqlx::any::install_default_drivers();
+        let url = std::env::var("SLUICE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut connection = AnyConnection::connect(&url).await.unwrap();
+        let mut tx = connection
+            .begin_with(RedoableBegin::PostgresAsync.statement())
+            .await
+            .unwrap();
+        assert_eq!(setting(&mut tx, "synchronous_commit").await, "off");
+        assert_eq!(
+            setting(&mut tx, "plan_cache_mode").await,
+            "force_generic_plan"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(setting(&mut connection, "synchronous_commit").await, "on");
+        assert_eq!(setting(&mut connection, "plan_cache_mode").await, "auto");
     }
 
     #[tokio::test]

@@ -166,7 +166,8 @@ impl Db {
         let token = new_id("lease");
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let lease_end = now.saturating_add(lease_ms);
-        let mut tx = self.writer().begin().await?;
+        let mut writer = self.redoable_writer().await?;
+        let mut tx = writer.begin().await?;
         let probes = health::grant_probes(&mut tx, &token, lease_end, now).await?;
         let rows = sqlx::query(&claim_statement(self.backend()))
             .bind(token.as_str())
@@ -194,6 +195,9 @@ impl Db {
             health::return_probes(&mut tx, self.backend(), &token, &unused, now).await?;
         }
         tx.commit().await?;
+        // The bodies are read on another connection; on an in-memory
+        // database that is this one.
+        drop(writer);
         let event_seqs: Vec<i64> = claimed.iter().map(|(_, seq)| *seq).collect();
         let bodies = self.event_bodies(&event_seqs).await?;
         claimed
@@ -239,7 +243,8 @@ impl Db {
         circuits: &Circuits,
         now: UnixMillis,
     ) -> Result<Completion> {
-        let mut tx = self.writer().begin().await?;
+        let mut writer = self.redoable_writer().await?;
+        let mut tx = writer.begin().await?;
         let mut stale = Vec::new();
         let mut reports = Vec::new();
         for chunk in results.chunks(ROWS_PER_STATEMENT) {
@@ -284,6 +289,7 @@ impl Db {
                 enqueue_events(&mut tx, self.backend(), &raised, &raised_ingested, now).await?;
         }
         tx.commit().await?;
+        drop(writer);
         if let Some(outbox) = self.outbox_signal().filter(|_| published > 0) {
             outbox.notify();
         }
