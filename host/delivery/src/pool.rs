@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Fairness is the claim's: it never hands out more than a target's share
-//! (the per-target cap counted over every node's leases, its rate limit, one
+//! (the per-target cap counted over every node's leases, less this node's
+//! attempts that ended and wait for the recorder; its rate limit, one
 //! probe for a circuit ending its back-off, nothing for an open circuit or a
 //! paused target), and stores take turns within each claim. So every row
 //! claimed can run at once: no claimed row waits behind a busy target, and a
@@ -17,7 +18,7 @@
 //! Nothing is lost on a crash: a delivery is only finished by the recorder's
 //! transaction; until then its lease lapses and another worker claims it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,11 +93,16 @@ impl ClaimLoop {
     async fn run(self) {
         let global = Arc::new(Semaphore::new(self.config.concurrency));
         let (results, receiver) = mpsc::channel::<Attempted>(self.config.completion_batch * 4);
+        // Deliveries whose attempt ended and whose result waits for the
+        // recorder: their target is free of them, so they do not count
+        // against its cap.
+        let finished: Finished = Arc::default();
         let recorder = tokio::spawn(record(
             self.deliverer.clone(),
             receiver,
             self.config.completion_batch,
             self.waker.clone(),
+            finished.clone(),
         ));
         let mut attempts: JoinSet<()> = JoinSet::new();
         let in_flight: Arc<Mutex<HashMap<String, Lease>>> = Arc::default();
@@ -109,14 +115,16 @@ impl ClaimLoop {
                 break;
             };
             let now = self.deliverer.clock.now_ms();
+            let ended: Vec<String> = finished.lock().iter().cloned().collect();
             let claimed = match self
                 .deliverer
                 .db
-                .claim_due(
+                .claim_due_beside_finished(
                     now,
                     permits.len(),
                     self.config.per_target_concurrency,
                     self.config.lease(),
+                    &ended,
                 )
                 .await
             {
@@ -144,6 +152,7 @@ impl ClaimLoop {
                 let deliverer = self.deliverer.clone();
                 let results = results.clone();
                 let in_flight = in_flight.clone();
+                let finished = finished.clone();
                 attempts.spawn(async move {
                     if let Some(until) = deliverer.waits_for_loading(&delivery).await {
                         defer(&deliverer, &delivery.lease, until).await;
@@ -152,7 +161,9 @@ impl ClaimLoop {
                         return;
                     }
                     let attempted = attempt(&deliverer, delivery).await;
-                    in_flight.lock().remove(&attempted.result.lease.delivery_id);
+                    let id = &attempted.result.lease.delivery_id;
+                    in_flight.lock().remove(id);
+                    finished.lock().insert(id.clone());
                     // The recorder outlives every attempt task.
                     let _ = results.send(attempted).await;
                     drop(permit);
@@ -243,6 +254,9 @@ async fn attempt(deliverer: &Deliverer, claimed: ClaimedDelivery) -> Attempted {
     attempted
 }
 
+/// The ids of deliveries whose attempt ended, until their result is recorded.
+type Finished = Arc<Mutex<HashSet<String>>>;
+
 /// Records finished attempts in batches: whatever has arrived while the
 /// previous transaction ran goes into the next one. Each commit frees its
 /// targets' leases (and may fan system events out), so it wakes the claim
@@ -252,6 +266,7 @@ async fn record(
     mut receiver: mpsc::Receiver<Attempted>,
     batch: usize,
     waker: Waker,
+    finished: Finished,
 ) {
     let mut buffer = Vec::with_capacity(batch);
     while receiver.recv_many(&mut buffer, batch).await > 0 {
@@ -269,6 +284,13 @@ async fn record(
                 .await
             {
                 Ok(completion) => {
+                    // After the commit: a claim that read the set before
+                    // sees these leases either held and excluded, or gone.
+                    let mut ended = finished.lock();
+                    for result in &results {
+                        ended.remove(&result.lease.delivery_id);
+                    }
+                    drop(ended);
                     waker.wake();
                     for transition in &completion.transitions {
                         observe_transition(&deliverer, transition);

@@ -163,6 +163,23 @@ impl Db {
         per_target: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedDelivery>> {
+        self.claim_due_beside_finished(now, limit, per_target, lease, &[])
+            .await
+    }
+
+    /// Like [`Db::claim_due`], where `finished` names deliveries this node
+    /// still holds whose attempt has ended, its result not yet recorded.
+    /// Their target is no longer busy with them, so their leases do not
+    /// count against its cap, and a target that answers fast is not held
+    /// back by the time its results wait to be recorded.
+    pub async fn claim_due_beside_finished(
+        &self,
+        now: UnixMillis,
+        limit: usize,
+        per_target: usize,
+        lease: Duration,
+        finished: &[String],
+    ) -> Result<Vec<ClaimedDelivery>> {
         let token = new_id("lease");
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let lease_end = now.saturating_add(lease_ms);
@@ -175,6 +192,7 @@ impl Db {
             .bind(now)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .bind(i64::try_from(per_target).unwrap_or(i64::MAX))
+            .bind(to_json(&finished))
             .fetch_all(&mut *tx)
             .await?;
         let mut claimed = rows
@@ -359,13 +377,19 @@ impl Db {
 }
 
 /// The statement claiming, under the lease token `$1` until `$2`, up to `$4`
-/// deliveries due at `$3`, at most `$5` leases per target (see
-/// [`Db::claim_due`]).
+/// deliveries due at `$3`, at most `$5` leases per target, not counting the
+/// leases of the deliveries in the JSON array `$6` (see
+/// [`Db::claim_due_beside_finished`]).
 fn claim_statement(backend: Backend) -> String {
+    let finished = match backend {
+        Backend::Sqlite => "SELECT value FROM json_each($6)",
+        Backend::Postgres => "SELECT json_array_elements_text($6::json)",
+    };
     // Each step below reads an index: the skip scan finds each target with
     // pending work in one probe, its head and its next rows in one probe
     // each, so a claim costs O(targets + rows claimed), not O(backlog).
-    let candidates = "WITH RECURSIVE \
+    let candidates = format!(
+        "WITH RECURSIVE \
         targets(target_id) AS ( \
             SELECT MIN(target_id) FROM deliveries WHERE status = 'pending' \
             UNION ALL \
@@ -385,7 +409,8 @@ fn claim_statement(backend: Backend) -> String {
                      THEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second) \
                      ELSE $5 END \
                 - (SELECT COUNT(*) FROM deliveries l WHERE l.lease_token IS NOT NULL \
-                   AND l.target_id = h.target_id AND l.lease_expires_at > $3) AS allowance \
+                   AND l.target_id = h.target_id AND l.lease_expires_at > $3 \
+                   AND l.id NOT IN ({finished})) AS allowance \
             FROM heads h \
             LEFT JOIN target_states s ON s.target_id = h.target_id \
             LEFT JOIN webhook_subscriptions w ON w.id = h.target_id \
@@ -408,7 +433,8 @@ fn claim_statement(backend: Backend) -> String {
             SELECT p.id, p.at, ROW_NUMBER() OVER ( \
                 PARTITION BY d.store_id ORDER BY p.depth, p.at, p.id) AS turn \
             FROM picked p JOIN deliveries d ON d.id = p.id), \
-        candidates AS (SELECT id FROM ranked ORDER BY turn, at, id LIMIT $4) ";
+        candidates AS (SELECT id FROM ranked ORDER BY turn, at, id LIMIT $4) "
+    );
     let claimed = match backend {
         // One writer: there is nobody to skip.
         Backend::Sqlite => "id IN (SELECT id FROM candidates)".to_owned(),

@@ -102,6 +102,24 @@ on_both_backends! {
         assert_eq!(per_target(&more).get(&slow.id).copied().unwrap_or(0), finished_slow);
     }
 
+    async fn attempts_that_ended_do_not_count_against_the_cap_while_they_wait_to_be_recorded(db: TestDb) {
+        let target = webhook(&db, "store_a", &["order.*"]).await;
+        backlog(&db, "store_a", "a", 20, T0).await;
+        let claimed = db.claim_due(T0, 20, 5, LEASE).await.unwrap();
+        assert_eq!(claimed.len(), 5);
+        assert!(db.claim_due(T0, 20, 5, LEASE).await.unwrap().is_empty(), "at its cap");
+
+        // Two attempts ended on this node; their results are not recorded yet.
+        let ended: Vec<String> = claimed[..2].iter().map(|c| c.lease.delivery_id.clone()).collect();
+        let more = db.claim_due_beside_finished(T0, 20, 5, LEASE, &ended).await.unwrap();
+        assert_eq!(per_target(&more), HashMap::from([(target.id.clone(), 2)]));
+
+        // Once recorded, naming them frees nothing more: five attempts run.
+        finish(&db, &claimed[..2], Verdict::Delivered { external_id: None }, TargetSignal::Healthy, T0 + 1).await;
+        let again = db.claim_due_beside_finished(T0 + 1, 20, 5, LEASE, &ended).await.unwrap();
+        assert!(again.is_empty(), "five attempts are running: {again:?}");
+    }
+
     async fn stores_take_turns_before_any_store_gets_a_second_row(db: TestDb) {
         for _ in 0..10 {
             webhook(&db, "store_a", &["order.*"]).await;
