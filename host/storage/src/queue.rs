@@ -213,11 +213,24 @@ impl Db {
             health::return_probes(&mut tx, self.backend(), &token, &unused, now).await?;
         }
         tx.commit().await?;
-        // The bodies are read on another connection; on an in-memory
+        // SQLite's bodies are read on another connection; on an in-memory
         // database that is this one.
         drop(writer);
-        let event_seqs: Vec<i64> = claimed.iter().map(|(_, seq)| *seq).collect();
-        let bodies = self.event_bodies(&event_seqs).await?;
+        let bodies = match self.backend() {
+            Backend::Postgres => rows
+                .iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get("event_seq")?,
+                        (row.try_get("occurred_at")?, row.try_get("payload")?),
+                    ))
+                })
+                .collect::<Result<HashMap<_, _>>>()?,
+            Backend::Sqlite => {
+                let event_seqs: Vec<i64> = claimed.iter().map(|(_, seq)| *seq).collect();
+                self.event_bodies(&event_seqs).await?
+            }
+        };
         claimed
             .drain(..)
             .map(|(delivery, event_seq)| {
@@ -447,11 +460,20 @@ fn claim_statement(backend: Backend) -> String {
             FOR UPDATE SKIP LOCKED))"
             .to_owned(),
     };
-    format!(
-        "{candidates}UPDATE deliveries SET lease_token = $1, lease_expires_at = $2, \
+    let update = format!(
+        "UPDATE deliveries SET lease_token = $1, lease_expires_at = $2, \
          next_attempt_at = $2, updated_at = $3 WHERE {claimed} \
          RETURNING {DELIVERY_COLUMNS}, event_seq"
-    )
+    );
+    match backend {
+        Backend::Sqlite => format!("{candidates}{update}"),
+        // The events come back with the claim, saving a round trip.
+        Backend::Postgres => format!(
+            "{candidates}, claimed AS ({update}) \
+             SELECT claimed.*, events.occurred_at, events.payload \
+             FROM claimed JOIN events ON events.seq = claimed.event_seq"
+        ),
+    }
 }
 
 /// A recorded delivery's store, target and new attempt count.
