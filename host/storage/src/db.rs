@@ -349,40 +349,38 @@ mod tests {
         assert!(db.find_admin_token("hash").await.unwrap().is_some());
     }
 
-    async fn synchronous_setting(durability: SqliteDurability) -> i64 {
+    /// A database in a fresh file, and the directory that keeps it.
+    async fn file_db(durability: SqliteDurability) -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
         let db = Db::connect_with(&url, SecretBox::new(&MasterKey::generate()), durability)
             .await
             .unwrap();
-        let row = sqlx::query("PRAGMA synchronous")
-            .fetch_one(db.writer())
-            .await
-            .unwrap();
-        sqlx::Row::try_get(&row, 0).unwrap()
+        (dir, db)
     }
 
-    async fn synchronous_in(connection: &mut AnyConnection) -> i64 {
-        let row = sqlx::query("PRAGMA synchronous")
+    /// The value of the SQLite pragma `name` on `connection`.
+    async fn pragma(connection: &mut AnyConnection, name: &str) -> i64 {
+        let row = sqlx::query(&format!("PRAGMA {name}"))
             .fetch_one(connection)
             .await
             .unwrap();
         sqlx::Row::try_get(&row, 0).unwrap()
     }
 
+    /// The writer's pragma `name`, as the next write would see it.
+    async fn writer_pragma(db: &Db, name: &str) -> i64 {
+        pragma(&mut db.writer().acquire().await.unwrap(), name).await
+    }
+
     #[tokio::test]
     async fn a_redoable_transaction_commits_unsynced_and_the_writer_syncs_again_afterwards() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
-        let db = Db::connect(&url, SecretBox::new(&MasterKey::generate()))
-            .await
-            .unwrap();
-        let writer_setting =
-            || async { synchronous_in(&mut db.writer().acquire().await.unwrap()).await };
+        let (_dir, db) = file_db(SqliteDurability::Full).await;
+        let writer_setting = || writer_pragma(&db, "synchronous");
 
         let mut writer = db.redoable_writer().await.unwrap();
         let mut tx = writer.begin().await.unwrap();
-        assert_eq!(synchronous_in(&mut tx).await, 1, "NORMAL inside");
+        assert_eq!(pragma(&mut tx, "synchronous").await, 1, "NORMAL inside");
         tx.commit().await.unwrap();
         drop(writer);
         assert_eq!(writer_setting().await, 2, "FULL after a commit");
@@ -439,18 +437,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_wal_checkpoint_copies_the_log_into_the_database_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
-        let db = Db::connect(&url, SecretBox::new(&MasterKey::generate()))
-            .await
-            .unwrap();
-        let row = sqlx::query("PRAGMA wal_autocheckpoint")
-            .fetch_one(db.writer())
-            .await
-            .unwrap();
-        let pages: i64 = sqlx::Row::try_get(&row, 0).unwrap();
+        let (_dir, db) = file_db(SqliteDurability::Full).await;
         assert_eq!(
-            pages, WAL_AUTOCHECKPOINT_PAGES,
+            writer_pragma(&db, "wal_autocheckpoint").await,
+            WAL_AUTOCHECKPOINT_PAGES,
             "the writer leaves it to us"
         );
 
@@ -463,11 +453,13 @@ mod tests {
     #[tokio::test]
     async fn sqlite_syncs_every_commit_by_default() {
         // 2 is FULL, 1 is NORMAL.
-        assert_eq!(synchronous_setting(SqliteDurability::default()).await, 2);
-        assert_eq!(
-            synchronous_setting(SqliteDurability::ProcessCrashOnly).await,
-            1
-        );
+        for (durability, expected) in [
+            (SqliteDurability::default(), 2),
+            (SqliteDurability::ProcessCrashOnly, 1),
+        ] {
+            let (_dir, db) = file_db(durability).await;
+            assert_eq!(writer_pragma(&db, "synchronous").await, expected);
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! again cannot overwrite the newer claim.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sluice_core::{UnixMillis, new_id};
@@ -186,7 +187,7 @@ impl Db {
         let mut writer = self.redoable_writer().await?;
         let mut tx = writer.begin().await?;
         let probes = health::grant_probes(&mut tx, &token, lease_end, now).await?;
-        let rows = sqlx::query(&claim_statement(self.backend()))
+        let rows = sqlx::query(claim_statement(self.backend()))
             .bind(token.as_str())
             .bind(lease_end)
             .bind(now)
@@ -393,7 +394,17 @@ impl Db {
 /// deliveries due at `$3`, at most `$5` leases per target, not counting the
 /// leases of the deliveries in the JSON array `$6` (see
 /// [`Db::claim_due_beside_finished`]).
-fn claim_statement(backend: Backend) -> String {
+fn claim_statement(backend: Backend) -> &'static str {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    match backend {
+        Backend::Sqlite => SQLITE.get_or_init(|| build_claim_statement(backend)),
+        Backend::Postgres => POSTGRES.get_or_init(|| build_claim_statement(backend)),
+    }
+}
+
+/// Writes [`claim_statement`] for `backend`.
+fn build_claim_statement(backend: Backend) -> String {
     let finished = match backend {
         Backend::Sqlite => "SELECT value FROM json_each($6)",
         Backend::Postgres => "SELECT json_array_elements_text($6::json)",
