@@ -115,7 +115,6 @@ impl ClaimLoop {
                 break;
             };
             let now = self.deliverer.clock.now_ms();
-            let ended: Vec<String> = finished.lock().iter().cloned().collect();
             let claimed = match self
                 .deliverer
                 .db
@@ -124,7 +123,7 @@ impl ClaimLoop {
                     permits.len(),
                     self.config.per_target_concurrency,
                     self.config.lease(),
-                    &ended,
+                    || finished.lock().iter().cloned().collect(),
                 )
                 .await
             {

@@ -334,7 +334,7 @@ async fn connect_sqlite(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use sluice_secrets::MasterKey;
 
     use super::*;
@@ -350,7 +350,7 @@ mod tests {
     }
 
     /// A database in a fresh file, and the directory that keeps it.
-    async fn file_db(durability: SqliteDurability) -> (tempfile::TempDir, Db) {
+    pub(crate) async fn file_db(durability: SqliteDurability) -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
         let db = Db::connect_with(&url, SecretBox::new(&MasterKey::generate()), durability)

@@ -164,7 +164,7 @@ impl Db {
         per_target: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedDelivery>> {
-        self.claim_due_beside_finished(now, limit, per_target, lease, &[])
+        self.claim_due_beside_finished(now, limit, per_target, lease, Vec::new)
             .await
     }
 
@@ -173,13 +173,17 @@ impl Db {
     /// Their target is no longer busy with them, so their leases do not
     /// count against its cap, and a target that answers fast is not held
     /// back by the time its results wait to be recorded.
+    ///
+    /// `finished` is called once the claim holds the writer, right before
+    /// its statement: attempts that ended while it waited for the writer
+    /// count as ended too.
     pub async fn claim_due_beside_finished(
         &self,
         now: UnixMillis,
         limit: usize,
         per_target: usize,
         lease: Duration,
-        finished: &[String],
+        finished: impl FnOnce() -> Vec<String>,
     ) -> Result<Vec<ClaimedDelivery>> {
         let token = new_id("lease");
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
@@ -187,6 +191,7 @@ impl Db {
         let mut writer = self.redoable_writer().await?;
         let mut tx = writer.begin().await?;
         let probes = health::grant_probes(&mut tx, &token, lease_end, now).await?;
+        let finished = finished();
         let rows = sqlx::query(claim_statement(self.backend()))
             .bind(token.as_str())
             .bind(lease_end)
@@ -590,4 +595,65 @@ async fn insert_attempts(
     });
     sql.execute(&mut *conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use sluice_core::EventTypePattern;
+    use sluice_secrets::SecretString;
+
+    use super::*;
+    use crate::db::tests::file_db;
+    use crate::{EventSource, NewWebhookSubscription, SqliteDurability};
+
+    const LEASE: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn attempts_that_end_while_a_claim_waits_for_the_writer_free_their_slots_for_it() {
+        let (_dir, db) = file_db(SqliteDurability::Full).await;
+        let subscription = NewWebhookSubscription {
+            name: "orders".into(),
+            url: "https://example.com/hooks".into(),
+            event_types: vec![EventTypePattern::parse("order.*").unwrap()],
+            signing_secret: SecretString::new("whsec_first"),
+            rate_limit_per_second: None,
+        };
+        db.create_webhook_subscription("store_a", &subscription, 1)
+            .await
+            .unwrap();
+        let events: Vec<NewEvent> = (0..10)
+            .map(|i| NewEvent {
+                store_id: "store_a".into(),
+                id: format!("e{i}"),
+                event_type: "order.placed".into(),
+                occurred_at: 1,
+                payload: "{}".into(),
+                source: EventSource::Api,
+            })
+            .collect();
+        db.ingest(&events, 1).await.unwrap();
+        let running = db.claim_due(1, 10, 4, LEASE).await.unwrap();
+        assert_eq!(running.len(), 4, "the cap");
+
+        let ended = Arc::new(Mutex::new(Vec::new()));
+        let writer = db.writer().acquire().await.unwrap();
+        let claim = tokio::spawn({
+            let (db, ended) = (db.clone(), ended.clone());
+            async move {
+                db.claim_due_beside_finished(1, 10, 4, LEASE, || ended.lock().unwrap().clone())
+                    .await
+                    .unwrap()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Ends while the claim waits for the writer.
+        ended
+            .lock()
+            .unwrap()
+            .extend(running[..3].iter().map(|c| c.lease.delivery_id.clone()));
+        drop(writer);
+        assert_eq!(claim.await.unwrap().len(), 3);
+    }
 }

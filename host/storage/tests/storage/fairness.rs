@@ -111,12 +111,12 @@ on_both_backends! {
 
         // Two attempts ended on this node; their results are not recorded yet.
         let ended: Vec<String> = claimed[..2].iter().map(|c| c.lease.delivery_id.clone()).collect();
-        let more = db.claim_due_beside_finished(T0, 20, 5, LEASE, &ended).await.unwrap();
+        let more = db.claim_due_beside_finished(T0, 20, 5, LEASE, || ended.clone()).await.unwrap();
         assert_eq!(per_target(&more), HashMap::from([(target.id.clone(), 2)]));
 
         // Once recorded, naming them frees nothing more: five attempts run.
         finish(&db, &claimed[..2], Verdict::Delivered { external_id: None }, TargetSignal::Healthy, T0 + 1).await;
-        let again = db.claim_due_beside_finished(T0 + 1, 20, 5, LEASE, &ended).await.unwrap();
+        let again = db.claim_due_beside_finished(T0 + 1, 20, 5, LEASE, || ended.clone()).await.unwrap();
         assert!(again.is_empty(), "five attempts are running: {again:?}");
     }
 
