@@ -19,6 +19,13 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 const SQLITE_READERS: u32 = 4;
 /// Connections to PostgreSQL, shared by reads and writes.
 const POSTGRES_CONNECTIONS: u32 = 16;
+/// Connections to PostgreSQL for redoable transactions: the claim loop and
+/// the recorder each hold one at a time.
+const POSTGRES_REDOABLE_CONNECTIONS: u32 = 4;
+/// How the sessions of those connections commit and plan; see
+/// [`RedoableBegin::PostgresSessions`].
+const POSTGRES_REDOABLE_SESSION: &str =
+    "SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan";
 /// How long a statement waits for a PostgreSQL connection, including the
 /// attempts to open one. While the database is down, a request fails after
 /// this (503 with Retry-After) instead of holding its client for sqlx's
@@ -76,23 +83,22 @@ enum RedoableBegin {
     /// by the next synced one. The flag tells the writer pool to make its
     /// connection sync again when it is returned, whatever happened.
     SqliteUnsynced(Arc<AtomicBool>),
-    /// PostgreSQL: an asynchronous commit, flushed by the WAL writer or by
-    /// the next synchronous commit. Its statements also run on generic
-    /// plans: the claim's plan does not depend on its parameters, and
-    /// planning it anew for every claim cost more than running it.
-    PostgresAsync,
+    /// PostgreSQL: a pool of its own whose sessions commit asynchronously
+    /// (flushed by the WAL writer or by the next synchronous commit) and run
+    /// statements on generic plans: the claim's plan does not depend on its
+    /// parameters, and planning it anew for every claim cost more than
+    /// running it. Set once per session, not per transaction, a statement
+    /// can also commit on its own, saving the round trips of BEGIN and
+    /// COMMIT.
+    PostgresSessions(AnyPool),
 }
 
 impl RedoableBegin {
     /// The statements that begin the transaction.
     fn statement(&self) -> &'static str {
         match self {
-            Self::Plain => "BEGIN",
+            Self::Plain | Self::PostgresSessions(_) => "BEGIN",
             Self::SqliteUnsynced(_) => "PRAGMA synchronous = NORMAL; BEGIN",
-            Self::PostgresAsync => {
-                "BEGIN; SET LOCAL synchronous_commit = off; \
-                 SET LOCAL plan_cache_mode = force_generic_plan"
-            }
         }
     }
 }
@@ -149,12 +155,23 @@ pub struct Db {
 pub(crate) struct RedoableWriter {
     connection: PoolConnection<Any>,
     begin: &'static str,
+    /// Whether a statement outside a transaction commits unsynced too, and
+    /// committing each statement on its own saves round trips (PostgreSQL;
+    /// on SQLite one transaction costs less than several commits).
+    autocommits_unsynced: bool,
 }
 
 impl RedoableWriter {
     /// Begins the transaction.
     pub(crate) async fn begin(&mut self) -> Result<Transaction<'_, Any>> {
         Ok(self.connection.begin_with(self.begin).await?)
+    }
+
+    /// The connection, where each statement commits on its own without
+    /// waiting for the disk; `None` where a transaction is the better way
+    /// (SQLite).
+    pub(crate) fn autocommitting(&mut self) -> Option<&mut AnyConnection> {
+        self.autocommits_unsynced.then_some(&mut *self.connection)
     }
 }
 
@@ -185,7 +202,21 @@ impl Db {
                     .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .connect(url)
                     .await?;
-                (pool.clone(), pool, RedoableBegin::PostgresAsync)
+                let redoable = pool_options(POSTGRES_REDOABLE_CONNECTIONS)
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                    .after_connect(|connection: &mut AnyConnection, _| {
+                        Box::pin(async move {
+                            connection.execute(POSTGRES_REDOABLE_SESSION).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(url)
+                    .map_err(StorageError::Database)?;
+                (
+                    pool.clone(),
+                    pool,
+                    RedoableBegin::PostgresSessions(redoable),
+                )
             }
         };
         let migrator = match backend {
@@ -215,6 +246,9 @@ impl Db {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+        if let RedoableBegin::PostgresSessions(redoable) = &self.redoable_begin {
+            redoable.close().await;
+        }
     }
 
     /// Checks that the database answers, for readiness probes.
@@ -239,7 +273,10 @@ impl Db {
     /// accepted from outside never go through such a transaction, and a
     /// later synced commit syncs every commit before it.
     pub(crate) async fn redoable_writer(&self) -> Result<RedoableWriter> {
-        let connection = self.writer().acquire().await?;
+        let connection = match &self.redoable_begin {
+            RedoableBegin::PostgresSessions(redoable) => redoable.acquire().await?,
+            _ => self.writer().acquire().await?,
+        };
         if let RedoableBegin::SqliteUnsynced(unsynced) = &self.redoable_begin {
             // Set while holding the only writer connection, so the pool
             // resets the connection this transaction changes.
@@ -248,6 +285,7 @@ impl Db {
         Ok(RedoableWriter {
             connection,
             begin: self.redoable_begin.statement(),
+            autocommits_unsynced: matches!(self.redoable_begin, RedoableBegin::PostgresSessions(_)),
         })
     }
 
@@ -413,26 +451,65 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn on_postgres_only_the_redoable_transaction_commits_asynchronously_on_generic_plans() {
+    async fn on_postgres_only_redoable_work_commits_asynchronously_on_generic_plans() {
         if std::env::var("SLUICE_SKIP_POSTGRES").is_ok_and(|value| value == "1") {
             return;
         }
         sqlx::any::install_default_drivers();
-        let url = std::env::var("SLUICE_TEST_POSTGRES_URL")
+        let base = std::env::var("SLUICE_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut connection = AnyConnection::connect(&url).await.unwrap();
-        let mut tx = connection
-            .begin_with(RedoableBegin::PostgresAsync.statement())
+        let schema = sluice_core::new_id("unit").to_lowercase();
+        let mut admin = AnyConnection::connect(&base).await.unwrap();
+        admin
+            .execute(format!("CREATE SCHEMA {schema}").as_str())
             .await
             .unwrap();
-        assert_eq!(setting(&mut tx, "synchronous_commit").await, "off");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+        let db = Db::connect(&url, SecretBox::new(&MasterKey::generate()))
+            .await
+            .unwrap();
+
+        let mut redoable = db.redoable_writer().await.unwrap();
+        let connection = redoable.autocommitting().expect("statements commit alone");
+        assert_eq!(setting(connection, "synchronous_commit").await, "off");
         assert_eq!(
-            setting(&mut tx, "plan_cache_mode").await,
+            setting(connection, "plan_cache_mode").await,
             "force_generic_plan"
         );
+        let mut tx = redoable.begin().await.unwrap();
+        assert_eq!(setting(&mut tx, "synchronous_commit").await, "off");
         tx.commit().await.unwrap();
-        assert_eq!(setting(&mut connection, "synchronous_commit").await, "on");
-        assert_eq!(setting(&mut connection, "plan_cache_mode").await, "auto");
+
+        let mut other = db.writer().acquire().await.unwrap();
+        assert_eq!(setting(&mut other, "synchronous_commit").await, "on");
+        assert_eq!(setting(&mut other, "plan_cache_mode").await, "auto");
+        drop((redoable, other));
+        db.close().await;
+        admin
+            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_a_claim_or_record_is_one_transaction() {
+        let (_dir, db) = file_db(SqliteDurability::Full).await;
+        assert!(
+            db.redoable_writer()
+                .await
+                .unwrap()
+                .autocommitting()
+                .is_none()
+        );
+        let (_dir, db) = file_db(SqliteDurability::ProcessCrashOnly).await;
+        assert!(
+            db.redoable_writer()
+                .await
+                .unwrap()
+                .autocommitting()
+                .is_none()
+        );
     }
 
     #[tokio::test]

@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use sluice_core::{UnixMillis, new_id};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::bus::enqueue_events;
@@ -188,19 +189,27 @@ impl Db {
         let token = new_id("lease");
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let lease_end = now.saturating_add(lease_ms);
+        let claim = Claim {
+            backend: self.backend(),
+            token: &token,
+            lease_end,
+            now,
+            limit,
+            per_target,
+        };
         let mut writer = self.redoable_writer().await?;
-        let mut tx = writer.begin().await?;
-        let probes = health::grant_probes(&mut tx, &token, lease_end, now).await?;
-        let finished = finished();
-        let rows = sqlx::query(claim_statement(self.backend()))
-            .bind(token.as_str())
-            .bind(lease_end)
-            .bind(now)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .bind(i64::try_from(per_target).unwrap_or(i64::MAX))
-            .bind(to_json(&finished))
-            .fetch_all(&mut *tx)
-            .await?;
+        let (rows, probes) = match writer.autocommitting() {
+            // The claim is one statement, atomic on its own. A probe granted
+            // to a claim that then fails waits out the lease, as a crashed
+            // claimer's does.
+            Some(connection) => claim.run(connection, finished).await?,
+            None => {
+                let mut tx = writer.begin().await?;
+                let claimed = claim.run(&mut tx, finished).await?;
+                tx.commit().await?;
+                claimed
+            }
+        };
         let mut claimed = rows
             .iter()
             .map(|row| {
@@ -210,15 +219,6 @@ impl Db {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
-        if !probes.is_empty() {
-            let unused: Vec<&str> = probes
-                .iter()
-                .map(String::as_str)
-                .filter(|id| !claimed.iter().any(|(d, _)| d.target_id == *id))
-                .collect();
-            health::return_probes(&mut tx, self.backend(), &token, &unused, now).await?;
-        }
-        tx.commit().await?;
         // SQLite's bodies are read on another connection; on an in-memory
         // database that is this one.
         drop(writer);
@@ -392,6 +392,52 @@ impl Db {
             }
         }
         Ok(bodies)
+    }
+}
+
+/// One claim's parameters; see [`Db::claim_due_beside_finished`].
+struct Claim<'a> {
+    backend: Backend,
+    token: &'a str,
+    lease_end: UnixMillis,
+    now: UnixMillis,
+    limit: usize,
+    per_target: usize,
+}
+
+impl Claim<'_> {
+    /// Grants the probes whose back-off ended, claims, and gives back the
+    /// probes the claim did not use; returns the claimed rows and the
+    /// targets granted a probe.
+    async fn run(
+        &self,
+        conn: &mut AnyConnection,
+        finished: impl FnOnce() -> Vec<String>,
+    ) -> Result<(Vec<AnyRow>, Vec<String>)> {
+        let probes = health::grant_probes(conn, self.token, self.lease_end, self.now).await?;
+        let finished = finished();
+        let rows = sqlx::query(claim_statement(self.backend))
+            .bind(self.token)
+            .bind(self.lease_end)
+            .bind(self.now)
+            .bind(i64::try_from(self.limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(self.per_target).unwrap_or(i64::MAX))
+            .bind(to_json(&finished))
+            .fetch_all(&mut *conn)
+            .await?;
+        if !probes.is_empty() {
+            let used = rows
+                .iter()
+                .map(|row| row.try_get::<String, _>("target_id"))
+                .collect::<std::result::Result<HashSet<_>, _>>()?;
+            let unused: Vec<&str> = probes
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !used.contains(*id))
+                .collect();
+            health::return_probes(conn, self.backend, self.token, &unused, self.now).await?;
+        }
+        Ok((rows, probes))
     }
 }
 
