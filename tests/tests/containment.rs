@@ -448,6 +448,36 @@ async fn time_spent_in_host_calls_counts_against_the_deadline() {
 }
 
 #[tokio::test]
+async fn nothing_a_call_leaves_in_guest_memory_reaches_the_next_call() {
+    let sandbox = sandbox().await;
+    let mut answers = Vec::new();
+    // The pool hands the same component its last slot again: every call
+    // after the first runs in memory an earlier call wrote.
+    for _ in 0..5 {
+        let invocation = sandbox
+            .runtime
+            .deliver(
+                &sandbox.hostile,
+                context(&[("attack", "remember")], &[]),
+                event(),
+            )
+            .await;
+        answers.push(external_id(&invocation).to_owned());
+    }
+    // The heap word holds the allocator's own bookkeeping in a fresh memory,
+    // the same in every call, and the guest's mark if a page survived.
+    assert!(
+        answers[0].starts_with("image 7 zeroed 0 heap "),
+        "{answers:?}"
+    );
+    assert!(!answers[0].ends_with("0xfeedf00d"), "{answers:?}");
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_oversize_external_id_is_cut_and_the_report_says_so() {
     let sandbox = sandbox().await;
     let invocation = sandbox.attack("huge-external-id", &[]).await;

@@ -57,6 +57,9 @@ pub enum Attack {
     /// Opens a TCP connection to `127.0.0.1:<port>`, binds a UDP socket and
     /// resolves `localhost` through `wasi:sockets`, past `wasi:http`.
     Sockets,
+    /// Reports what earlier calls left in its memory, then leaves its own
+    /// marks there for the next call to find.
+    Remember,
 }
 
 impl Attack {
@@ -82,6 +85,7 @@ impl Attack {
             "credential-exfiltrate" => Self::CredentialExfiltrate,
             "streamed-post" => Self::StreamedPost,
             "sockets" => Self::Sockets,
+            "remember" => Self::Remember,
             _ => return None,
         })
     }
@@ -125,6 +129,7 @@ impl Attack {
             Self::StreamedPost => {
                 egress::stream_post(context.setting("target_url").unwrap_or(UNDECLARED_URL))
             }
+            Self::Remember => exhaustion::remember(),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! Attacks on the host's CPU, memory and storage limits: the loops never
 //! return; the others hand the host more than it should keep.
 
+use std::alloc::Layout;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use sluice_guest::{DeliveryOutcome, RemoteError, log, state};
 
@@ -59,4 +61,34 @@ pub fn huge_reason() -> DeliveryOutcome {
         code: Some("c".repeat(HUGE)),
         message: Some("m".repeat(HUGE)),
     })
+}
+
+/// Initialised data, in the component's memory image.
+static IMAGE_MARK: AtomicU32 = AtomicU32::new(7);
+/// Zeroed data, past the image.
+static ZEROED_MARK: AtomicU32 = AtomicU32::new(0);
+/// What [`remember`] writes into the heap.
+const HEAP_MARK: u64 = 0xfeed_f00d;
+
+/// Answers delivered with what earlier calls left in its memory, after
+/// leaving marks of its own: in initialised data, in zeroed data, and in the
+/// first word of a heap allocation that it never frees (the allocator hands
+/// a fresh instance the same address again).
+pub fn remember() -> DeliveryOutcome {
+    let image = IMAGE_MARK.swap(1_000, Ordering::Relaxed);
+    let zeroed = ZEROED_MARK.swap(1_000, Ordering::Relaxed);
+    // Larger than anything freed before it, so it comes from untouched pages.
+    let layout = Layout::new::<[u64; 32 * 1024]>();
+    // SAFETY: the allocation is non-zero-sized and never freed; its first
+    // word is read before this call writes it, which is the point: it holds
+    // whatever the memory held before this instance got it.
+    let heap = unsafe {
+        let word = std::alloc::alloc(layout).cast::<u64>();
+        let left = word.read_volatile();
+        word.write_volatile(HEAP_MARK);
+        left
+    };
+    DeliveryOutcome::delivered(Some(format!(
+        "image {image} zeroed {zeroed} heap {heap:#x}"
+    )))
 }
