@@ -167,7 +167,7 @@ mod tests {
             .map(|s| s.trim().trim_matches('"'))
             .filter(|s| !s.is_empty())
             .collect();
-        assert_eq!(names.len(), 19);
+        assert_eq!(names.len(), 20);
         for name in names {
             assert!(Attack::parse(name).is_some(), "{name}");
         }
