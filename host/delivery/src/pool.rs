@@ -9,7 +9,7 @@
 //!
 //! Fairness is the claim's: it never hands out more than a target's share
 //! (the per-target cap counted over every node's leases, less this node's
-//! attempts that ended and wait for the recorder; its rate limit, one
+//! attempts that succeeded and wait for the recorder; its rate limit, one
 //! probe for a circuit ending its back-off, nothing for an open circuit or a
 //! paused target), and stores take turns within each claim. So every row
 //! claimed can run at once: no claimed row waits behind a busy target, and a
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use sluice_storage::{CircuitChange, ClaimedDelivery, Lease, NewEvent};
+use sluice_storage::{CircuitChange, ClaimedDelivery, Lease, NewEvent, TargetSignal};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -93,9 +93,10 @@ impl ClaimLoop {
     async fn run(self) {
         let global = Arc::new(Semaphore::new(self.config.concurrency));
         let (results, receiver) = mpsc::channel::<Attempted>(self.config.completion_batch * 4);
-        // Deliveries whose attempt ended and whose result waits for the
-        // recorder: their target is free of them, so they do not count
-        // against its cap.
+        // Deliveries whose attempt ended in a way that cannot hold its target
+        // back (a success, or a refusal of the payload alone) and whose
+        // result waits for the recorder: their target is free of them, so
+        // they do not count against its cap.
         let finished: Finished = Arc::default();
         let recorder = tokio::spawn(record(
             self.deliverer.clone(),
@@ -162,7 +163,15 @@ impl ClaimLoop {
                     let attempted = attempt(&deliverer, delivery).await;
                     let id = &attempted.result.lease.delivery_id;
                     in_flight.lock().remove(id);
-                    finished.lock().insert(id.clone());
+                    // A failure or a throttle has to reach the target's
+                    // circuit or pause before the target gets another
+                    // attempt, so only those results free the slot early.
+                    if matches!(
+                        attempted.result.signal,
+                        TargetSignal::Healthy | TargetSignal::Neutral
+                    ) {
+                        finished.lock().insert(id.clone());
+                    }
                     // The recorder outlives every attempt task.
                     let _ = results.send(attempted).await;
                     drop(permit);
