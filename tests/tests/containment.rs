@@ -454,14 +454,7 @@ async fn nothing_a_call_leaves_in_guest_memory_reaches_the_next_call() {
     // The pool hands the same component its last slot again: every call
     // after the first runs in memory an earlier call wrote.
     for _ in 0..5 {
-        let invocation = sandbox
-            .runtime
-            .deliver(
-                &sandbox.hostile,
-                context(&[("attack", "remember")], &[]),
-                event(),
-            )
-            .await;
+        let invocation = sandbox.attack("remember", &[]).await;
         answers.push(external_id(&invocation).to_owned());
     }
     // The heap word holds the allocator's own bookkeeping in a fresh memory,

@@ -262,7 +262,8 @@ async fn attempt(deliverer: &Deliverer, claimed: ClaimedDelivery) -> Attempted {
     attempted
 }
 
-/// The ids of deliveries whose attempt ended, until their result is recorded.
+/// The ids of deliveries whose attempt ended without holding its target back
+/// (see [`ClaimLoop::run`]), until their result is recorded.
 type Finished = Arc<Mutex<HashSet<String>>>;
 
 /// Records finished attempts in batches: whatever has arrived while the

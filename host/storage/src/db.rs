@@ -494,22 +494,11 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn on_sqlite_a_claim_or_record_is_one_transaction() {
-        let (_dir, db) = file_db(SqliteDurability::Full).await;
-        assert!(
-            db.redoable_writer()
-                .await
-                .unwrap()
-                .autocommitting()
-                .is_none()
-        );
-        let (_dir, db) = file_db(SqliteDurability::ProcessCrashOnly).await;
-        assert!(
-            db.redoable_writer()
-                .await
-                .unwrap()
-                .autocommitting()
-                .is_none()
-        );
+        for durability in [SqliteDurability::Full, SqliteDurability::ProcessCrashOnly] {
+            let (_dir, db) = file_db(durability).await;
+            let mut writer = db.redoable_writer().await.unwrap();
+            assert!(writer.autocommitting().is_none(), "{durability:?}");
+        }
     }
 
     #[tokio::test]
