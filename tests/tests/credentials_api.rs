@@ -43,6 +43,7 @@ on_both_backends!(
     last_used_at_is_written_once_per_flush_not_once_per_request,
     the_token_endpoint_issues_scoped_tokens_and_answers_rfc_6749_errors,
     repeated_failures_from_one_source_are_throttled_and_counted,
+    an_admin_token_is_read_from_the_database_once_per_cache_ttl,
 );
 
 /// Sends `method path` with `authorization` (a whole header value) and an
@@ -154,6 +155,13 @@ async fn an_api_key_is_shown_once_and_validates_to_its_store_and_scopes(backend:
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     assert!(!listed.body.to_string().contains(key));
 
+    let hits = |text: &str| {
+        metric(
+            text,
+            "sluice_credential_cache_lookups_total{result=\"hit\"}",
+        )
+    };
+    let hits_before = hits(&metrics(&service).await);
     for _ in 0..20 {
         let valid = validate(&service, &bearer(key)).await;
         assert_eq!(valid.status, 200, "{:?}", valid.body);
@@ -171,13 +179,7 @@ async fn an_api_key_is_shown_once_and_validates_to_its_store_and_scopes(backend:
         1,
         "the slow hash is paid once, then the cache answers: {text}"
     );
-    assert_eq!(
-        metric(
-            &text,
-            "sluice_credential_cache_lookups_total{result=\"hit\"}"
-        ),
-        19
-    );
+    assert_eq!(hits(&text) - hits_before, 19);
 
     let wrong_secret = format!("{prefix}_{}", "A".repeat(43));
     let refused = validate(&service, &bearer(&wrong_secret)).await;
@@ -354,6 +356,61 @@ async fn a_key_acts_only_on_its_store_and_within_its_scopes(backend: Backend) {
         service.get("/v1/stores/store_2/deliveries").await.status,
         200
     );
+    service.stop().await;
+}
+
+async fn an_admin_token_is_read_from_the_database_once_per_cache_ttl(backend: Backend) {
+    let service = TestService::on(backend).await;
+    let lookups = || async {
+        let text = metrics(&service).await;
+        let count = |result: &str| {
+            metric(
+                &text,
+                &format!("sluice_credential_cache_lookups_total{{result=\"{result}\"}}"),
+            )
+        };
+        (count("hit"), count("miss"))
+    };
+    let list = || service.get("/v1/stores/store_1/credentials");
+    // Past whatever the service cached while starting.
+    service.advance(Duration::from_secs(60));
+    let (hits, misses) = lookups().await;
+    for _ in 0..5 {
+        assert_eq!(list().await.status, 200);
+    }
+    assert_eq!(
+        lookups().await,
+        (hits + 4, misses + 1),
+        "read once, then cached"
+    );
+
+    service.advance(Duration::from_secs(60));
+    assert_eq!(list().await.status, 200);
+    assert_eq!(
+        lookups().await,
+        (hits + 4, misses + 2),
+        "read again after the TTL"
+    );
+
+    let unknown = send(
+        &service,
+        Method::GET,
+        "/v1/stores/store_1/credentials",
+        &bearer("not-a-token"),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, 401, "an unknown token is never cached");
+    let again = send(
+        &service,
+        Method::GET,
+        "/v1/stores/store_1/credentials",
+        &bearer("not-a-token"),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 401);
+    assert_eq!(lookups().await, (hits + 4, misses + 4));
     service.stop().await;
 }
 

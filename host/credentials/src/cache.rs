@@ -1,6 +1,7 @@
 //! The verified-credential cache: what was presented, by its SHA-256, to
-//! the access it was verified to grant, so the slow hash is paid once per
-//! credential and node rather than once per request.
+//! the principal it was verified to be, so the slow hash is paid once per
+//! credential and node rather than once per request, and an operator's
+//! admin token is not read from the database on every request.
 //!
 //! An entry is *fresh* for `ttl` after its last check and answers without
 //! touching the database. After that it is *stale*: the caller re-reads the
@@ -12,18 +13,17 @@
 //! accepted anywhere. The cache holds at most `capacity` entries.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 use sluice_core::UnixMillis;
 
-use crate::StoreAccess;
+use crate::Principal;
 
 /// A verified credential.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    /// What it grants.
-    pub(crate) access: Arc<StoreAccess>,
+    /// Who it is, with what it grants.
+    pub(crate) principal: Principal,
     /// For keys and client secrets: the stored hash the secret matched.
     /// None for access tokens (stored by a fast hash, re-read directly).
     pub(crate) verified_hash: Option<String>,
@@ -35,7 +35,7 @@ pub(crate) struct Entry {
 /// What a lookup found.
 pub(crate) enum Lookup {
     /// Checked within the TTL: accept.
-    Fresh(Arc<StoreAccess>),
+    Fresh(Principal),
     /// Checked longer ago: re-read the stored row before accepting.
     Stale(Entry),
     /// Not verified on this node (or expired).
@@ -69,7 +69,7 @@ impl VerifiedCache {
             return Lookup::Miss;
         }
         if now < entry.checked_at + self.ttl_ms {
-            Lookup::Fresh(entry.access.clone())
+            Lookup::Fresh(entry.principal.clone())
         } else {
             Lookup::Stale(entry.clone())
         }
@@ -78,7 +78,7 @@ impl VerifiedCache {
     pub(crate) fn insert(
         &self,
         fingerprint: [u8; 32],
-        access: Arc<StoreAccess>,
+        principal: Principal,
         verified_hash: Option<String>,
         not_after: Option<UnixMillis>,
         now: UnixMillis,
@@ -95,7 +95,7 @@ impl VerifiedCache {
         entries.insert(
             fingerprint,
             Entry {
-                access,
+                principal,
                 verified_hash,
                 not_after,
                 checked_at: now,
@@ -112,22 +112,27 @@ impl VerifiedCache {
     pub(crate) fn evict_credential(&self, id: &str) {
         self.entries
             .lock()
-            .retain(|_, entry| entry.access.credential_id != id);
+            .retain(|_, entry| match &entry.principal {
+                Principal::Store(access) => access.credential_id != id,
+                Principal::Operator { .. } => true,
+            });
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::{ScopeSet, Via};
+    use std::sync::Arc;
 
-    fn access(id: &str) -> Arc<StoreAccess> {
-        Arc::new(StoreAccess {
+    use super::*;
+    use crate::{ScopeSet, StoreAccess, Via};
+
+    fn access(id: &str) -> Principal {
+        Principal::Store(Arc::new(StoreAccess {
             store_id: "s1".into(),
             credential_id: id.into(),
             scopes: ScopeSet::EMPTY,
             via: Via::ApiKey,
-        })
+        }))
     }
 
     #[test]

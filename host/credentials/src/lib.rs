@@ -289,6 +289,17 @@ impl Credentials {
             .inc();
     }
 
+    /// The principal cached for `fingerprint` if it was checked within the
+    /// TTL; counts the lookup as a hit or a miss.
+    fn fresh(&self, fingerprint: &[u8; 32], now: UnixMillis) -> Option<Principal> {
+        if let Lookup::Fresh(principal) = self.cache.lookup(fingerprint, now) {
+            self.cache_lookup("hit");
+            return Some(principal);
+        }
+        self.cache_lookup("miss");
+        None
+    }
+
     fn cache_lookup(&self, result: &str) {
         self.metrics
             .credential_cache_lookups
@@ -304,10 +315,7 @@ impl Credentials {
                         .await
                 }
                 BearerKind::AccessToken => self.check_access_token(presented, token, now).await,
-                BearerKind::Other => match self.db.find_admin_token(&hash_token(token)).await? {
-                    Some(admin) => Ok(Principal::Operator { token_id: admin.id }),
-                    None => Err(AuthError::Invalid(Failure::Unknown)),
-                },
+                BearerKind::Other => self.check_admin_token(presented, token, now).await,
             },
             Presented::ClientSecret { client_id, secret } => {
                 self.check_secret(presented, client_id, secret, Via::ClientSecret, now)
@@ -326,9 +334,9 @@ impl Credentials {
     ) -> Result<Principal, AuthError> {
         let fingerprint = presented.fingerprint();
         let row = match self.cache.lookup(&fingerprint, now) {
-            Lookup::Fresh(access) => {
+            Lookup::Fresh(principal) => {
                 self.cache_lookup("hit");
-                return Ok(Principal::Store(access));
+                return Ok(principal);
             }
             Lookup::Stale(entry) => {
                 let row = self.db.find_credential(public_id).await?;
@@ -337,15 +345,15 @@ impl Credentials {
                     && row.usable_at(now)
                 {
                     self.cache_lookup("revalidated");
-                    let access = entry.access.clone();
+                    let principal = entry.principal.clone();
                     self.cache.insert(
                         fingerprint,
-                        entry.access,
+                        entry.principal,
                         entry.verified_hash,
                         row.expires_at,
                         now,
                     );
-                    return Ok(Principal::Store(access));
+                    return Ok(principal);
                 }
                 self.cache.remove(&fingerprint);
                 row
@@ -385,14 +393,38 @@ impl Credentials {
             credential_id: row.id,
             via,
         });
+        let principal = Principal::Store(access);
         self.cache.insert(
             fingerprint,
-            access.clone(),
+            principal.clone(),
             Some(row.secret_hash),
             row.expires_at,
             now,
         );
-        Ok(Principal::Store(access))
+        Ok(principal)
+    }
+
+    /// An operator's admin token, read from the database at most once per
+    /// cache TTL: admin tokens are only ever added, and a row removed by
+    /// hand stops being accepted within the TTL.
+    async fn check_admin_token(
+        &self,
+        presented: &Presented,
+        token: &str,
+        now: UnixMillis,
+    ) -> Result<Principal, AuthError> {
+        let fingerprint = presented.fingerprint();
+        if let Some(principal) = self.fresh(&fingerprint, now) {
+            return Ok(principal);
+        }
+        let Some(admin) = self.db.find_admin_token(&hash_token(token)).await? else {
+            self.cache.remove(&fingerprint);
+            return Err(AuthError::Invalid(Failure::Unknown));
+        };
+        let principal = Principal::Operator { token_id: admin.id };
+        self.cache
+            .insert(fingerprint, principal.clone(), None, None, now);
+        Ok(principal)
     }
 
     async fn check_access_token(
@@ -402,11 +434,9 @@ impl Credentials {
         now: UnixMillis,
     ) -> Result<Principal, AuthError> {
         let fingerprint = presented.fingerprint();
-        if let Lookup::Fresh(access) = self.cache.lookup(&fingerprint, now) {
-            self.cache_lookup("hit");
-            return Ok(Principal::Store(access));
+        if let Some(principal) = self.fresh(&fingerprint, now) {
+            return Ok(principal);
         }
-        self.cache_lookup("miss");
         let Some(stored) = self.db.find_access_token(&hash_token(token)).await? else {
             self.cache.remove(&fingerprint);
             return Err(AuthError::Invalid(Failure::Unknown));
@@ -428,9 +458,10 @@ impl Credentials {
             credential_id: stored.credential_id,
             via: Via::AccessToken,
         });
+        let principal = Principal::Store(access);
         self.cache
-            .insert(fingerprint, access.clone(), None, Some(not_after), now);
-        Ok(Principal::Store(access))
+            .insert(fingerprint, principal.clone(), None, Some(not_after), now);
+        Ok(principal)
     }
 
     /// Creates a credential of `store_id` for `actor` and returns it with

@@ -4,9 +4,9 @@ use sluice_core::UnixMillis;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::fanout::ingest_in;
+use crate::fanout::{ingest_at_once, ingest_in};
 use crate::sql::{stored, stored_enum};
-use crate::{Db, Result, StorageError};
+use crate::{Backend, Db, Result, StorageError};
 
 stored_enum! {
     /// Where an event came from.
@@ -108,6 +108,12 @@ impl Db {
     /// event types match. Outcomes are in the order of `events`. Event types
     /// and payloads are taken as given; validate them before.
     pub async fn ingest(&self, events: &[NewEvent], now: UnixMillis) -> Result<Vec<IngestOutcome>> {
+        if self.backend() == Backend::Postgres {
+            let mut conn = self.writer().acquire().await?;
+            if let Some(outcomes) = ingest_at_once(&mut conn, events, now).await? {
+                return Ok(outcomes);
+            }
+        }
         let mut tx = self.writer().begin().await?;
         let outcomes = ingest_in(&mut tx, self.backend(), events, now).await?;
         tx.commit().await?;

@@ -106,11 +106,26 @@ on_both_backends! {
         assert_eq!(stored.occurred_at, T0 - 1_000);
     }
 
-    async fn the_same_event_id_in_two_stores_is_two_events(db: TestDb) {
+    async fn the_same_event_id_in_two_stores_is_two_events_each_delivered_to_its_own_store(db: TestDb) {
+        let a = webhook(&db, "store_a", &["order.*"]).await;
+        let b = webhook(&db, "store_b", &["order.*"]).await;
+        db.ingest(&[event("store_b", "evt_0", "order.placed")], T0).await.unwrap();
         let outcomes = db
-            .ingest(&[event("store_a", "evt_1", "order.placed"), event("store_b", "evt_1", "order.placed")], T0)
+            .ingest(&[
+                event("store_a", "evt_1", "order.placed"),
+                event("store_b", "evt_0", "order.placed"),
+                event("store_b", "evt_1", "order.placed"),
+            ], T0)
             .await
             .unwrap();
-        assert!(outcomes.iter().all(|o| o.status == IngestStatus::Created));
+        let statuses: Vec<_> = outcomes.iter().map(|o| (o.status, o.deliveries)).collect();
+        assert_eq!(statuses, [
+            (IngestStatus::Created, 1),
+            (IngestStatus::Duplicate, 0),
+            (IngestStatus::Created, 1),
+        ]);
+        assert_eq!(targets_of(&db, "store_a", "evt_1").await, BTreeSet::from([(TargetKind::Webhook, a.id)]));
+        assert_eq!(targets_of(&db, "store_b", "evt_1").await, BTreeSet::from([(TargetKind::Webhook, b.id.clone())]));
+        assert_eq!(targets_of(&db, "store_b", "evt_0").await, BTreeSet::from([(TargetKind::Webhook, b.id)]));
     }
 }
