@@ -25,7 +25,8 @@ pub(crate) struct Entry {
     /// Who it is, with what it grants.
     pub(crate) principal: Principal,
     /// For keys and client secrets: the stored hash the secret matched.
-    /// None for access tokens (stored by a fast hash, re-read directly).
+    /// None for access and admin tokens (stored by a fast hash, re-read
+    /// directly).
     pub(crate) verified_hash: Option<String>,
     /// When it stops being accepted (its own or its credential's expiry).
     pub(crate) not_after: Option<UnixMillis>,
