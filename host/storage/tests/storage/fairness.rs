@@ -207,6 +207,22 @@ on_both_backends! {
         assert_eq!(closed.delivery.event_type, "webhook.circuit_closed");
     }
 
+    async fn claimers_at_once_share_a_single_probe(db: TestDb) {
+        let failing = webhook(&db, "store_a", &["order.*"]).await;
+        backlog(&db, "store_a", "a", 20, T0).await;
+        let first = db.claim_due(T0, 50, 3, LEASE).await.unwrap();
+        finish(&db, &first, Verdict::RetryAt(T0 + 600_000), TargetSignal::Failing, T0 + 1).await;
+
+        let claim = || db.claim_due(T0 + 10_001, 50, 3, LEASE);
+        let (a, b, c, d) = tokio::join!(claim(), claim(), claim(), claim());
+        let claimed: Vec<ClaimedDelivery> = [a, b, c, d].into_iter().flat_map(Result::unwrap).collect();
+        assert_eq!(claimed.len(), 1, "one probe among all the claimers");
+        assert!(claimed[0].probe);
+        assert_eq!(claimed[0].delivery.target_id, failing.id);
+        let state = db.target_state("store_a", TargetKind::Webhook, &failing.id).await.unwrap();
+        assert_eq!(state.circuit, CircuitState::HalfOpen, "the probe is held, not given back");
+    }
+
     async fn a_probe_that_is_not_used_is_given_back(db: TestDb) {
         let failing = webhook(&db, "store_a", &["order.*"]).await;
         backlog(&db, "store_a", "a", 3, T0).await;
