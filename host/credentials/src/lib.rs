@@ -300,6 +300,15 @@ impl Credentials {
         None
     }
 
+    /// The stored row of a token read by its hash; when there is none, the
+    /// token is unknown and its cache entry goes.
+    fn known<T>(&self, fingerprint: &[u8; 32], found: Option<T>) -> Result<T, AuthError> {
+        found.ok_or_else(|| {
+            self.cache.remove(fingerprint);
+            AuthError::Invalid(Failure::Unknown)
+        })
+    }
+
     fn cache_lookup(&self, result: &str) {
         self.metrics
             .credential_cache_lookups
@@ -417,10 +426,8 @@ impl Credentials {
         if let Some(principal) = self.fresh(&fingerprint, now) {
             return Ok(principal);
         }
-        let Some(admin) = self.db.find_admin_token(&hash_token(token)).await? else {
-            self.cache.remove(&fingerprint);
-            return Err(AuthError::Invalid(Failure::Unknown));
-        };
+        let found = self.db.find_admin_token(&hash_token(token)).await?;
+        let admin = self.known(&fingerprint, found)?;
         let principal = Principal::Operator { token_id: admin.id };
         self.cache
             .insert(fingerprint, principal.clone(), None, None, now);
@@ -437,10 +444,8 @@ impl Credentials {
         if let Some(principal) = self.fresh(&fingerprint, now) {
             return Ok(principal);
         }
-        let Some(stored) = self.db.find_access_token(&hash_token(token)).await? else {
-            self.cache.remove(&fingerprint);
-            return Err(AuthError::Invalid(Failure::Unknown));
-        };
+        let found = self.db.find_access_token(&hash_token(token)).await?;
+        let stored = self.known(&fingerprint, found)?;
         if !stored.usable_at(now) {
             self.cache.remove(&fingerprint);
             return Err(AuthError::Invalid(if stored.credential_active {
