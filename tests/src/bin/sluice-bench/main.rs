@@ -11,8 +11,10 @@
 //!   and on PostgreSQL: webhook deliveries per second end to end with one
 //!   event per request and the resident memory under that load, events
 //!   accepted per second, deliveries per second end to end in batches
-//!   (webhooks to a local sink; the Slack connector to the fake),
-//!   acceptance-to-delivery latency at a fixed offered rate, resident memory,
+//!   (webhooks to a local sink; the Slack connector to the fake), the CPU
+//!   time per delivery of each of those paths (the service's and the whole
+//!   machine's, so a path's cost shows even where the cores are not
+//!   saturated), acceptance-to-delivery latency at a fixed offered rate, resident memory,
 //!   and the time of each admin console page on the data left behind.
 //! - Marketplace: the Amazon, eBay and Google Shopping connectors against
 //!   their fakes, unthrottled: `inventory.updated` deliveries per second end

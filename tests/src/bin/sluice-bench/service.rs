@@ -88,6 +88,31 @@ impl Process {
         (field("VmRSS:") / 1024, field("VmHWM:") / 1024)
     }
 
+    /// CPU time the process has used so far (user and system), in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.node.id())).unwrap_or_default();
+        // Fields 14 and 15 (utime, stime) count after the parenthesised
+        // command name, which may itself hold spaces.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: u64 = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|field| field.parse::<u64>().ok())
+            .sum();
+        ticks as f64 / USER_HZ
+    }
+
+    /// Starts measuring CPU time, the service's and the whole machine's.
+    fn cpu_meter(&self) -> CpuMeter<'_> {
+        CpuMeter {
+            process: self,
+            service: self.cpu_seconds(),
+            machine: machine_busy_seconds(),
+        }
+    }
+
     /// Runs `work` while sampling the resident memory every 100 ms; returns
     /// its result and the highest sample, in MiB.
     async fn highest_memory_during<T>(&self, work: impl Future<Output = T>) -> (T, u64) {
@@ -101,6 +126,66 @@ impl Process {
                 _ = tick.tick() => {}
             }
         }
+    }
+}
+
+/// The unit of the tick counts in `/proc` (`USER_HZ`, 100 on Linux whatever
+/// the kernel's own tick rate).
+const USER_HZ: f64 = 100.0;
+
+/// CPU time the whole machine has spent busy (not idle, not waiting for
+/// I/O) so far, in seconds summed over its cores.
+fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (ticks.iter().take(8).sum::<u64>() - idle) as f64 / USER_HZ
+}
+
+/// CPU time spent since [`Process::cpu_meter`], per delivery: what a phase
+/// costs whether or not the cores were saturated, so that a path's cost is
+/// comparable across runs and machines apart from its throughput.
+struct CpuMeter<'a> {
+    process: &'a Process,
+    service: f64,
+    machine: f64,
+}
+
+impl CpuMeter<'_> {
+    /// Microseconds of CPU per delivery of `deliveries`, each a `what`: the
+    /// service's, and the whole machine's (the service, the database, the
+    /// receivers and the senders together). Prints them, records them as
+    /// figures `service.<phase>_cpu_us` and `service.<phase>_machine_cpu_us`,
+    /// and returns the service's.
+    fn report(
+        &self,
+        label: &str,
+        (phase, what): (&str, &str),
+        deliveries: usize,
+        backend: Option<Backend>,
+    ) -> f64 {
+        let per_delivery = |seconds: f64| seconds * 1e6 / deliveries as f64;
+        let service = per_delivery(self.process.cpu_seconds() - self.service);
+        let machine = per_delivery(machine_busy_seconds() - self.machine);
+        println!(
+            "service on {label}: CPU per {what}: service {service:.0} µs, whole machine {machine:.0} µs"
+        );
+        figure(format!("service.{phase}_cpu_us"), service, "us", backend);
+        figure(
+            format!("service.{phase}_machine_cpu_us"),
+            machine,
+            "us",
+            backend,
+        );
+        service
     }
 }
 
@@ -383,6 +468,7 @@ async fn run_on(label: &str, backend: Backend, database_url: Option<&str>) -> an
     let total = scaled(20_000);
     sink.received.store(0, Ordering::Relaxed);
     let started = Instant::now();
+    let cpu = process.cpu_meter();
     let (sent, highest_rss) = process
         .highest_memory_during(async {
             send_requests(&client, &[&base], total, 1, |from, _| {
@@ -405,6 +491,12 @@ async fn run_on(label: &str, backend: Backend, database_url: Option<&str>) -> an
         "service.one_per_request_deliveries_per_s",
         one_per_request,
         "per_s",
+        backend,
+    );
+    cpu.report(
+        label,
+        ("one_per_request", "event sent alone and delivered"),
+        total,
         backend,
     );
     let (_, peak) = process.memory();
@@ -448,6 +540,7 @@ async fn run_on(label: &str, backend: Backend, database_url: Option<&str>) -> an
     .await?;
     let total = scaled(20_000);
     let started = Instant::now();
+    let cpu = process.cpu_meter();
     sink.received.store(0, Ordering::Relaxed);
     send_all(&client, &base, "wh", total).await?;
     wait_for(|| sink.received.load(Ordering::Relaxed), total).await?;
@@ -455,6 +548,7 @@ async fn run_on(label: &str, backend: Backend, database_url: Option<&str>) -> an
     println!(
         "service on {label}: webhook deliveries end to end {webhooks_per_second:.0}/s ({total})"
     );
+    let webhook_cpu = cpu.report(label, ("webhook", "webhook delivery"), total, backend);
     figure(
         "service.webhook_deliveries_per_s",
         webhooks_per_second,
@@ -474,12 +568,24 @@ async fn run_on(label: &str, backend: Backend, database_url: Option<&str>) -> an
     )
     .await?;
     let started = Instant::now();
+    let cpu = process.cpu_meter();
     send_all(&client, &base, "sl", total).await?;
     wait_for(|| slack.message_count(), total).await?;
     let slack_per_second = total as f64 / started.elapsed().as_secs_f64();
     println!(
         "service on {label}: Slack connector deliveries end to end {slack_per_second:.0}/s ({total}); {:.2} of the webhook path",
         slack_per_second / webhooks_per_second
+    );
+    let slack_cpu = cpu.report(label, ("slack", "Slack delivery"), total, backend);
+    println!(
+        "service on {label}: the service spends {:.2} times the CPU on a Slack delivery as on a webhook delivery",
+        slack_cpu / webhook_cpu
+    );
+    figure(
+        "service.slack_vs_webhook_cpu",
+        slack_cpu / webhook_cpu,
+        "ratio",
+        backend,
     );
     figure(
         "service.slack_deliveries_per_s",
