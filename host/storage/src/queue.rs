@@ -463,6 +463,11 @@ fn build_claim_statement(backend: Backend) -> String {
     // Each step below reads an index: the skip scan finds each target with
     // pending work in one probe, its head and its next rows in one probe
     // each, so a claim costs O(targets + rows claimed), not O(backlog).
+    // `eligible` is materialized so that each target's leases are counted
+    // once, not again where `picked` filters on the allowance; counting at
+    // most the cap in index order lets PostgreSQL walk the index itself,
+    // which marks the entries of released leases dead as it passes them,
+    // where a bitmap scan would visit them all again on every claim.
     let candidates = format!(
         "WITH RECURSIVE \
         targets(target_id) AS ( \
@@ -477,15 +482,16 @@ fn build_claim_statement(backend: Backend) -> String {
                  AND d.target_id = targets.target_id AND d.next_attempt_at <= $3 \
                  ORDER BY d.next_attempt_at, d.id LIMIT 1) AS head_id \
             FROM targets WHERE targets.target_id IS NOT NULL), \
-        eligible AS ( \
+        eligible AS MATERIALIZED ( \
             SELECT h.target_id, h.head_id, \
                 CASE WHEN s.circuit = 'half_open' THEN 1 \
                      WHEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second, $5) < $5 \
                      THEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second) \
                      ELSE $5 END \
-                - (SELECT COUNT(*) FROM deliveries l WHERE l.lease_token IS NOT NULL \
-                   AND l.target_id = h.target_id AND l.lease_expires_at > $3 \
-                   AND l.id NOT IN ({finished})) AS allowance \
+                - (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries l \
+                   WHERE l.lease_token IS NOT NULL AND l.target_id = h.target_id \
+                   AND l.lease_expires_at > $3 AND l.id NOT IN ({finished}) \
+                   ORDER BY l.lease_expires_at LIMIT $5) AS leases) AS allowance \
             FROM heads h \
             LEFT JOIN target_states s ON s.target_id = h.target_id \
             LEFT JOIN webhook_subscriptions w ON w.id = h.target_id \
