@@ -170,13 +170,9 @@ pub(crate) async fn ingest_at_once(
     if fanout.events.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let mut sql = SqlBuilder::new(
-        Backend::Postgres,
-        "WITH new_events AS (INSERT INTO events \
-         (store_id, id, event_type, occurred_at, received_at, payload, source)",
-    );
-    bind_events(&mut sql, &fanout.events, now);
-    sql.push(" ON CONFLICT (store_id, id) DO NOTHING RETURNING seq, store_id, id)");
+    let mut sql = SqlBuilder::new(Backend::Postgres, "WITH new_events AS (");
+    push_insert_events(&mut sql, &fanout.events, now);
+    sql.push(")");
     let planned = fanout
         .events
         .iter()
@@ -225,21 +221,20 @@ async fn insert_new_events(
 ) -> Result<HashMap<(String, String), i64>> {
     let mut inserted = HashMap::with_capacity(events.len());
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = SqlBuilder::new(
-            backend,
-            "INSERT INTO events \
-             (store_id, id, event_type, occurred_at, received_at, payload, source)",
-        );
-        bind_events(&mut sql, chunk, now);
-        sql.push(" ON CONFLICT (store_id, id) DO NOTHING RETURNING seq, store_id, id");
+        let mut sql = SqlBuilder::new(backend, "");
+        push_insert_events(&mut sql, chunk, now);
         inserted.extend(inserted_seqs(sql.fetch_all(&mut *conn).await?)?);
     }
     Ok(inserted)
 }
 
-/// Appends the `VALUES` of `events`, received at `now`, in the column order
-/// of [`insert_new_events`].
-fn bind_events<'q>(sql: &mut SqlBuilder<'q>, events: &[&'q NewEvent], now: UnixMillis) {
+/// Appends the statement inserting those of `events`, received at `now`,
+/// not stored yet, and returning the seq, store and id of each it inserted.
+fn push_insert_events<'q>(sql: &mut SqlBuilder<'q>, events: &[&'q NewEvent], now: UnixMillis) {
+    sql.push(
+        "INSERT INTO events \
+         (store_id, id, event_type, occurred_at, received_at, payload, source)",
+    );
     sql.values(events, |row, event| {
         row.bind(event.store_id.as_str())
             .bind(event.id.as_str())
@@ -248,7 +243,8 @@ fn bind_events<'q>(sql: &mut SqlBuilder<'q>, events: &[&'q NewEvent], now: UnixM
             .bind(now)
             .bind(event.payload.as_str())
             .bind(event.source.as_str());
-    });
+    })
+    .push(" ON CONFLICT (store_id, id) DO NOTHING RETURNING seq, store_id, id");
 }
 
 /// The seq of each event a statement inserted, by (store, id).
