@@ -140,6 +140,11 @@ impl ClaimLoop {
                 self.idle(now).await;
                 continue;
             }
+            // A claim that filled fewer slots than it had took everything
+            // due within every target's allowance: claiming again before a
+            // wake-up (new events, recorded attempts) or the poll would find
+            // nothing, and on SQLite would hold the only writer for it.
+            let took_all_due = claimed.len() < permits.len();
 
             let mut permits = permits.into_iter();
             for delivery in claimed {
@@ -176,6 +181,9 @@ impl ClaimLoop {
                     let _ = results.send(attempted).await;
                     drop(permit);
                 });
+            }
+            if took_all_due {
+                self.idle(now).await;
             }
         }
 
