@@ -461,69 +461,80 @@ fn build_claim_statement(backend: Backend) -> String {
         Backend::Postgres => "SELECT json_array_elements_text($6::json)",
     };
     // Each step below reads an index: the skip scan finds each target with
-    // pending work in one probe, its head and its next rows in one probe
-    // each, so a claim costs O(targets + rows claimed), not O(backlog).
-    // `eligible` is materialized so that each target's leases are counted
-    // once, not again where `picked` filters on the allowance; counting at
-    // most the cap in index order lets PostgreSQL walk the index itself,
-    // which marks the entries of released leases dead as it passes them,
-    // where a bitmap scan would visit them all again on every claim.
+    // pending work and its head in one probe (a target's first pending row
+    // in due order is its head if it is due, and it has none otherwise), its
+    // next rows in one probe each, so a claim costs O(targets + rows
+    // claimed), not O(backlog). One probe per target matters on PostgreSQL,
+    // where the front of a target's index range holds the entries of rows
+    // claimed since the last vacuum, which every probe there walks past.
+    // Each step carries the row's store and due time, so nothing after it
+    // reads the row again. `eligible` is materialized so that each target's
+    // leases are counted once, not again where `picked` filters on the
+    // allowance; counting at most the cap in index order lets PostgreSQL walk
+    // the index itself, which marks the entries of released leases dead as
+    // it passes them, where a bitmap scan would visit them all again on
+    // every claim.
+    let first_pending = |after: &str| {
+        format!(
+            "(SELECT x.id FROM deliveries x WHERE x.status = 'pending'{after} \
+             ORDER BY x.target_id, x.next_attempt_at, x.id LIMIT 1)"
+        )
+    };
     let candidates = format!(
         "WITH RECURSIVE \
-        targets(target_id) AS ( \
-            SELECT MIN(target_id) FROM deliveries WHERE status = 'pending' \
+        firsts(target_id, id, at, store_id) AS ( \
+            SELECT d.target_id, d.id, d.next_attempt_at, d.store_id \
+            FROM deliveries d WHERE d.id = {first} \
             UNION ALL \
-            SELECT (SELECT MIN(d.target_id) FROM deliveries d \
-                    WHERE d.status = 'pending' AND d.target_id > targets.target_id) \
-            FROM targets WHERE targets.target_id IS NOT NULL), \
-        heads AS ( \
-            SELECT targets.target_id, \
-                (SELECT d.id FROM deliveries d WHERE d.status = 'pending' \
-                 AND d.target_id = targets.target_id AND d.next_attempt_at <= $3 \
-                 ORDER BY d.next_attempt_at, d.id LIMIT 1) AS head_id \
-            FROM targets WHERE targets.target_id IS NOT NULL), \
+            SELECT d.target_id, d.id, d.next_attempt_at, d.store_id \
+            FROM firsts f JOIN deliveries d ON d.id = {next}), \
         eligible AS MATERIALIZED ( \
-            SELECT h.target_id, h.head_id, \
+            SELECT f.target_id, f.id, f.at, f.store_id, \
                 CASE WHEN s.circuit = 'half_open' THEN 1 \
                      WHEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second, $5) < $5 \
                      THEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second) \
                      ELSE $5 END \
                 - (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries l \
-                   WHERE l.lease_token IS NOT NULL AND l.target_id = h.target_id \
+                   WHERE l.lease_token IS NOT NULL AND l.target_id = f.target_id \
                    AND l.lease_expires_at > $3 AND l.id NOT IN ({finished}) \
                    ORDER BY l.lease_expires_at LIMIT $5) AS leases) AS allowance \
-            FROM heads h \
-            LEFT JOIN target_states s ON s.target_id = h.target_id \
-            LEFT JOIN webhook_subscriptions w ON w.id = h.target_id \
-            LEFT JOIN connector_configs c ON c.id = h.target_id \
-            WHERE h.head_id IS NOT NULL AND (s.target_id IS NULL \
+            FROM firsts f \
+            LEFT JOIN target_states s ON s.target_id = f.target_id \
+            LEFT JOIN webhook_subscriptions w ON w.id = f.target_id \
+            LEFT JOIN connector_configs c ON c.id = f.target_id \
+            WHERE f.at <= $3 AND (s.target_id IS NULL \
                 OR (s.circuit = 'closed' AND s.blocked_until <= $3) \
                 OR (s.circuit = 'half_open' AND s.probe_token = $1))), \
-        picked(target_id, id, at, depth, allowance) AS ( \
-            SELECT e.target_id, d.id, d.next_attempt_at, 1, e.allowance \
-            FROM eligible e JOIN deliveries d ON d.id = e.head_id WHERE e.allowance > 0 \
+        picked(target_id, id, at, store_id, depth, allowance) AS ( \
+            SELECT target_id, id, at, store_id, 1, allowance FROM eligible WHERE allowance > 0 \
             UNION ALL \
-            SELECT p.target_id, n.id, n.next_attempt_at, p.depth + 1, p.allowance \
+            SELECT p.target_id, n.id, n.next_attempt_at, n.store_id, p.depth + 1, p.allowance \
             FROM picked p JOIN deliveries n ON n.id = ( \
                 SELECT d.id FROM deliveries d WHERE d.status = 'pending' \
                 AND d.target_id = p.target_id AND d.next_attempt_at <= $3 \
-                AND (d.next_attempt_at > p.at OR (d.next_attempt_at = p.at AND d.id > p.id)) \
+                AND (d.next_attempt_at, d.id) > (p.at, p.id) \
                 ORDER BY d.next_attempt_at, d.id LIMIT 1) \
             WHERE p.depth < p.allowance), \
         ranked AS ( \
-            SELECT p.id, p.at, ROW_NUMBER() OVER ( \
-                PARTITION BY d.store_id ORDER BY p.depth, p.at, p.id) AS turn \
-            FROM picked p JOIN deliveries d ON d.id = p.id), \
-        candidates AS (SELECT id FROM ranked ORDER BY turn, at, id LIMIT $4) "
+            SELECT id, at, ROW_NUMBER() OVER ( \
+                PARTITION BY store_id ORDER BY depth, at, id) AS turn \
+            FROM picked), \
+        candidates AS (SELECT id FROM ranked ORDER BY turn, at, id LIMIT $4) ",
+        first = first_pending(""),
+        next = first_pending(" AND x.target_id > f.target_id"),
     );
     let claimed = match backend {
         // One writer: there is nobody to skip.
         Backend::Sqlite => "id IN (SELECT id FROM candidates)".to_owned(),
         // SKIP LOCKED lets concurrent claimers pass each other's rows, and
         // the conditions are checked again on rows changed since the
-        // candidates were read; the array makes PostgreSQL fetch the claimed
-        // rows by id instead of hashing the whole table against them.
-        Backend::Postgres => "id = ANY(ARRAY(SELECT id FROM deliveries WHERE id IN \
+        // candidates were read. The update then finds the rows it locked by
+        // their physical address: no index read, where looking them up by id
+        // walked every version the primary key still holds of them. A row
+        // changed by another session after this statement began is locked
+        // in its newer version, which this statement cannot see, so it is
+        // left for the next claim.
+        Backend::Postgres => "ctid = ANY(ARRAY(SELECT ctid FROM deliveries WHERE id IN \
             (SELECT id FROM candidates) AND status = 'pending' AND next_attempt_at <= $3 \
             FOR UPDATE SKIP LOCKED))"
             .to_owned(),
