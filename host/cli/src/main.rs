@@ -14,6 +14,14 @@ use clap::{Parser, Subcommand};
 use sluice_core::Clock as _;
 use sluice_service::{Environment, Service, ServiceConfig};
 
+/// jemalloc instead of glibc's allocator: under delivery load glibc spent
+/// about a tenth of the service's CPU in `malloc`, much of it consolidating
+/// free chunks before each buffer of a kilobyte or more (HTTP reads, SQLite's
+/// temporary pages). jemalloc cut the CPU per delivery by 5–10% for 0–15 MiB
+/// more resident memory; mimalloc cut slightly more but doubled it.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Sluice: the integration service of the platform. Delivers events to
 /// webhooks and to connectors running as sandboxed WebAssembly components.
 #[derive(Parser)]
