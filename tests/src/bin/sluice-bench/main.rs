@@ -14,8 +14,9 @@
 //!   (webhooks to a local sink; the Slack connector to the fake), the CPU
 //!   time per delivery of each of those paths (the service's and the whole
 //!   machine's, so a path's cost shows even where the cores are not
-//!   saturated), acceptance-to-delivery latency at a fixed offered rate, resident memory,
-//!   and the time of each admin console page on the data left behind.
+//!   saturated), acceptance-to-delivery latency at a fixed offered rate,
+//!   resident memory, and the time of each admin console page on the data
+//!   left behind.
 //! - Marketplace: the Amazon, eBay and Google Shopping connectors against
 //!   their fakes, unthrottled: `inventory.updated` deliveries per second end
 //!   to end through a `sluice serve` process (on SQLite) with the token
