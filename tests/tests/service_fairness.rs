@@ -1,4 +1,5 @@
-//! Fair delivery through the running service, on an injected clock: a slow
+//! Fair delivery through the running service, on an injected clock: a
+//! target is given more attempts at once only once it answers fast, a slow
 //! target's backlog does not delay another store, a failing target's
 //! circuit opens, probes and closes without costing its deliveries their
 //! retries, a declared rate limit is never exceeded, and a 429 pauses its
@@ -51,6 +52,53 @@ async fn metrics(service: &TestService) -> String {
         .text()
         .await
         .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_starts_at_the_slow_target_cap_and_is_given_more_once_it_answers_fast() {
+    let service = TestService::start(Options {
+        configure: Box::new(|config| {
+            let delivery = &mut config.delivery;
+            delivery.slow_target_concurrency = 2;
+            delivery.per_target_concurrency = 6;
+            // Every answer of this test's receiver counts as fast, however
+            // loaded the machine running it.
+            delivery.fast_attempt_ms = 60_000;
+        }),
+        ..Options::default()
+    })
+    .await;
+    let sink = WebhookSink::start().await.unwrap();
+    sink.hold();
+    service
+        .subscribe("a", &sink.url("shop"), &["order.*"])
+        .await;
+
+    // Not yet proved fast: two attempts at once.
+    service.send_events(orders("a", "first", 10)).await;
+    received(&sink, 2).await;
+    settle().await;
+    assert_eq!(sink.recorder().len(), 2);
+
+    // A hundred fast answers prove it.
+    sink.release();
+    service.send_events(orders("a", "proof", 100)).await;
+    service
+        .wait_for_deliveries("a", "status=delivered", 110)
+        .await;
+
+    // Now it gets the per-target cap, and no more.
+    sink.hold();
+    service.send_events(orders("a", "after", 20)).await;
+    received(&sink, 116).await;
+    settle().await;
+    assert_eq!(sink.recorder().len(), 116, "six attempts at once");
+    sink.release();
+    service
+        .wait_for_deliveries("a", "status=delivered", 130)
+        .await;
+    assert_eq!(sink.most_concurrent(), 6);
+    service.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

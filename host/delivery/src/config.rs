@@ -11,10 +11,17 @@ use crate::retry::RetryPolicy;
 pub struct DeliveryConfig {
     /// Attempts running at once on this node.
     pub concurrency: usize,
-    /// Attempts running at once against one target, counted over every
-    /// node (leases held): a slow or failing target holds at most this many
-    /// workers, whatever its backlog.
+    /// The most attempts running at once against one target, counted over
+    /// every node (leases held), whatever its backlog; reached only by a
+    /// target whose attempts succeed within `fast_attempt_ms`.
     pub per_target_concurrency: usize,
+    /// Attempts running at once against a target whose attempts are slow or
+    /// failing, and against every target until it has proved fast: a slow
+    /// receiver holds at most this many workers.
+    pub slow_target_concurrency: usize,
+    /// An attempt that succeeds within this many milliseconds counts as
+    /// fast and raises its target's cap towards `per_target_concurrency`.
+    pub fast_attempt_ms: u64,
     /// Deliveries claimed per database round trip, at most.
     pub claim_batch: usize,
     /// How often idle workers look for due deliveries, in milliseconds
@@ -99,7 +106,9 @@ impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             concurrency: 256,
-            per_target_concurrency: 16,
+            per_target_concurrency: 64,
+            slow_target_concurrency: 16,
+            fast_attempt_ms: 250,
             claim_batch: 256,
             poll_interval_ms: 500,
             lease_margin_ms: 30_000,
@@ -122,6 +131,10 @@ impl DeliveryConfig {
                 "delivery.per_target_concurrency",
                 self.per_target_concurrency,
             ),
+            (
+                "delivery.slow_target_concurrency",
+                self.slow_target_concurrency,
+            ),
             ("delivery.claim_batch", self.claim_batch),
             ("delivery.completion_batch", self.completion_batch),
         ] {
@@ -139,5 +152,33 @@ impl DeliveryConfig {
     /// How long a claim holds a delivery.
     pub fn lease(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.max_attempt_ms + self.lease_margin_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_cap_is_refused_naming_its_field() {
+        for (field, config) in [
+            (
+                "delivery.per_target_concurrency",
+                DeliveryConfig {
+                    per_target_concurrency: 0,
+                    ..DeliveryConfig::default()
+                },
+            ),
+            (
+                "delivery.slow_target_concurrency",
+                DeliveryConfig {
+                    slow_target_concurrency: 0,
+                    ..DeliveryConfig::default()
+                },
+            ),
+        ] {
+            let error = config.validate().unwrap_err();
+            assert!(error.starts_with(field), "{error}");
+        }
     }
 }

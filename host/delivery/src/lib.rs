@@ -19,6 +19,7 @@ mod config;
 mod pool;
 mod retry;
 pub mod system_events;
+mod target_caps;
 mod targets;
 
 pub use attempt::Deliverer;

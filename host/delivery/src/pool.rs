@@ -20,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use sluice_storage::{CircuitChange, ClaimedDelivery, Lease, NewEvent, TargetSignal};
@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::attempt::{Attempted, Deliverer};
 use crate::config::DeliveryConfig;
+use crate::target_caps::AdaptiveCaps;
 
 /// A handle to wake the workers when deliveries become due.
 #[derive(Clone, Default)]
@@ -107,6 +108,7 @@ impl ClaimLoop {
         ));
         let mut attempts: JoinSet<()> = JoinSet::new();
         let in_flight: Arc<Mutex<HashMap<String, Lease>>> = Arc::default();
+        let caps = Arc::new(AdaptiveCaps::new(&self.config));
 
         while !self.stop.is_cancelled() {
             // Reap finished tasks so the set does not grow without bound.
@@ -122,7 +124,7 @@ impl ClaimLoop {
                 .claim_due_beside_finished(
                     now,
                     permits.len(),
-                    self.config.per_target_concurrency,
+                    &caps.current(Instant::now()),
                     self.config.lease(),
                     || finished.lock().iter().cloned().collect(),
                 )
@@ -145,6 +147,12 @@ impl ClaimLoop {
             // wake-up (new events, recorded attempts) or the poll would find
             // nothing, and on SQLite would hold the only writer for it.
             let took_all_due = claimed.len() < permits.len();
+            caps.claimed(
+                claimed
+                    .iter()
+                    .map(|claim| claim.delivery.target_id.as_str()),
+                Instant::now(),
+            );
 
             let mut permits = permits.into_iter();
             for delivery in claimed {
@@ -158,14 +166,29 @@ impl ClaimLoop {
                 let results = results.clone();
                 let in_flight = in_flight.clone();
                 let finished = finished.clone();
+                let caps = caps.clone();
                 attempts.spawn(async move {
                     if let Some(until) = deliverer.waits_for_loading(&delivery).await {
                         defer(&deliverer, &delivery.lease, until).await;
+                        caps.ended(
+                            &delivery.delivery.target_id,
+                            TargetSignal::Neutral,
+                            Duration::ZERO,
+                            Instant::now(),
+                        );
                         in_flight.lock().remove(&delivery.lease.delivery_id);
                         drop(permit);
                         return;
                     }
+                    let target_id = delivery.delivery.target_id.clone();
+                    let started = Instant::now();
                     let attempted = attempt(&deliverer, delivery).await;
+                    caps.ended(
+                        &target_id,
+                        attempted.result.signal,
+                        started.elapsed(),
+                        Instant::now(),
+                    );
                     let id = &attempted.result.lease.delivery_id;
                     in_flight.lock().remove(id);
                     // A failure or a throttle has to reach the target's

@@ -74,7 +74,9 @@ pub use health::{
     CircuitChange, CircuitPolicy, CircuitState, CircuitTransition, Circuits, TargetSignal,
     TargetState,
 };
-pub use queue::{AttemptRecord, AttemptResult, ClaimedDelivery, Completion, Lease, Verdict};
+pub use queue::{
+    AttemptRecord, AttemptResult, ClaimedDelivery, Completion, Lease, TargetCaps, Verdict,
+};
 pub use registry::{
     Activation, ConnectorHead, ConnectorVersion, Installed, NewConnectorVersion, Trust,
     VersionState,

@@ -16,7 +16,7 @@
 //! lease checks its token, so a worker whose lease lapsed and was claimed
 //! again cannot overwrite the newer claim.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -33,6 +33,30 @@ use crate::{
     AttemptOutcome, AttemptTrigger, Backend, Db, Delivery, DeliveryStatus, IngestOutcome, NewEvent,
     Result, StorageError, TargetKind,
 };
+
+/// How many leases each target may hold at once, counted over every node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetCaps {
+    /// The cap of every target not in `raised`.
+    pub default: usize,
+    /// Targets allowed another cap, by target id.
+    pub raised: BTreeMap<String, usize>,
+}
+
+impl TargetCaps {
+    /// The same cap for every target.
+    pub fn uniform(cap: usize) -> Self {
+        Self {
+            default: cap,
+            raised: BTreeMap::new(),
+        }
+    }
+
+    /// The highest cap of any target.
+    fn highest(&self) -> usize {
+        self.raised.values().copied().fold(self.default, usize::max)
+    }
+}
 
 /// A worker's hold on one claimed delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -165,15 +189,22 @@ impl Db {
         per_target: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedDelivery>> {
-        self.claim_due_beside_finished(now, limit, per_target, lease, Vec::new)
-            .await
+        self.claim_due_beside_finished(
+            now,
+            limit,
+            &TargetCaps::uniform(per_target),
+            lease,
+            Vec::new,
+        )
+        .await
     }
 
-    /// Like [`Db::claim_due`], where `finished` names deliveries this node
-    /// still holds whose attempt has ended, its result not yet recorded.
-    /// Their target is no longer busy with them, so their leases do not
-    /// count against its cap, and a target that answers fast is not held
-    /// back by the time its results wait to be recorded.
+    /// Like [`Db::claim_due`], with a cap per target (`caps`), where
+    /// `finished` names deliveries this node still holds whose attempt has
+    /// ended, its result not yet recorded. Their target is no longer busy
+    /// with them, so their leases do not count against its cap, and a target
+    /// that answers fast is not held back by the time its results wait to be
+    /// recorded.
     ///
     /// `finished` is called once the claim holds the writer, right before
     /// its statement: attempts that ended while it waited for the writer
@@ -182,7 +213,7 @@ impl Db {
         &self,
         now: UnixMillis,
         limit: usize,
-        per_target: usize,
+        caps: &TargetCaps,
         lease: Duration,
         finished: impl FnOnce() -> Vec<String>,
     ) -> Result<Vec<ClaimedDelivery>> {
@@ -195,7 +226,7 @@ impl Db {
             lease_end,
             now,
             limit,
-            per_target,
+            caps,
         };
         let mut writer = self.redoable_writer().await?;
         let (rows, probes) = match writer.autocommitting() {
@@ -402,7 +433,7 @@ struct Claim<'a> {
     lease_end: UnixMillis,
     now: UnixMillis,
     limit: usize,
-    per_target: usize,
+    caps: &'a TargetCaps,
 }
 
 impl Claim<'_> {
@@ -420,9 +451,11 @@ impl Claim<'_> {
             .bind(self.token)
             .bind(self.lease_end)
             .bind(self.now)
-            .bind(i64::try_from(self.limit).unwrap_or(i64::MAX))
-            .bind(i64::try_from(self.per_target).unwrap_or(i64::MAX))
+            .bind(count(self.limit))
+            .bind(count(self.caps.default))
             .bind(to_json(&finished))
+            .bind(to_json(&self.caps.raised))
+            .bind(count(self.caps.highest()))
             .fetch_all(&mut *conn)
             .await?;
         if !probes.is_empty() {
@@ -441,9 +474,15 @@ impl Claim<'_> {
     }
 }
 
+/// A count or cap as SQL binds it.
+fn count(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 /// The statement claiming, under the lease token `$1` until `$2`, up to `$4`
-/// deliveries due at `$3`, at most `$5` leases per target, not counting the
-/// leases of the deliveries in the JSON array `$6` (see
+/// deliveries due at `$3`, at most `$5` leases per target but for the
+/// targets in the JSON object `$7` (target id to cap, none above `$8`), not
+/// counting the leases of the deliveries in the JSON array `$6` (see
 /// [`Db::claim_due_beside_finished`]).
 fn claim_statement(backend: Backend) -> &'static str {
     static SQLITE: OnceLock<String> = OnceLock::new();
@@ -456,9 +495,15 @@ fn claim_statement(backend: Backend) -> &'static str {
 
 /// Writes [`claim_statement`] for `backend`.
 fn build_claim_statement(backend: Backend) -> String {
-    let finished = match backend {
-        Backend::Sqlite => "SELECT value FROM json_each($6)",
-        Backend::Postgres => "SELECT json_array_elements_text($6::json)",
+    let (finished, raised_cap) = match backend {
+        Backend::Sqlite => (
+            "SELECT value FROM json_each($6)",
+            "(SELECT value FROM json_each($7) WHERE key = f.target_id)",
+        ),
+        Backend::Postgres => (
+            "SELECT json_array_elements_text($6::json)",
+            "($7::json ->> f.target_id)::bigint",
+        ),
     };
     // Each step below reads an index: the skip scan finds each target with
     // pending work and its head in one probe (a target's first pending row
@@ -470,7 +515,7 @@ fn build_claim_statement(backend: Backend) -> String {
     // Each step carries the row's store and due time, so nothing after it
     // reads the row again. `eligible` is materialized so that each target's
     // leases are counted once, not again where `picked` filters on the
-    // allowance; counting at most the cap in index order lets PostgreSQL walk
+    // allowance; counting at most the highest cap in index order lets PostgreSQL walk
     // the index itself, which marks the entries of released leases dead as
     // it passes them, where a bitmap scan would visit them all again on
     // every claim.
@@ -488,17 +533,18 @@ fn build_claim_statement(backend: Backend) -> String {
             UNION ALL \
             SELECT d.target_id, d.id, d.next_attempt_at, d.store_id \
             FROM firsts f JOIN deliveries d ON d.id = {next}), \
+        capped AS (SELECT f.*, COALESCE({raised_cap}, $5) AS cap FROM firsts f), \
         eligible AS MATERIALIZED ( \
             SELECT f.target_id, f.id, f.at, f.store_id, \
                 CASE WHEN s.circuit = 'half_open' THEN 1 \
-                     WHEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second, $5) < $5 \
+                     WHEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second, f.cap) < f.cap \
                      THEN COALESCE(w.rate_limit_per_second, c.rate_limit_per_second) \
-                     ELSE $5 END \
+                     ELSE f.cap END \
                 - (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries l \
                    WHERE l.lease_token IS NOT NULL AND l.target_id = f.target_id \
                    AND l.lease_expires_at > $3 AND l.id NOT IN ({finished}) \
-                   ORDER BY l.lease_expires_at LIMIT $5) AS leases) AS allowance \
-            FROM firsts f \
+                   ORDER BY l.lease_expires_at LIMIT $8) AS leases) AS allowance \
+            FROM capped f \
             LEFT JOIN target_states s ON s.target_id = f.target_id \
             LEFT JOIN webhook_subscriptions w ON w.id = f.target_id \
             LEFT JOIN connector_configs c ON c.id = f.target_id \
@@ -705,9 +751,11 @@ mod tests {
         let claim = tokio::spawn({
             let (db, ended) = (db.clone(), ended.clone());
             async move {
-                db.claim_due_beside_finished(1, 10, 4, LEASE, || ended.lock().unwrap().clone())
-                    .await
-                    .unwrap()
+                db.claim_due_beside_finished(1, 10, &TargetCaps::uniform(4), LEASE, || {
+                    ended.lock().unwrap().clone()
+                })
+                .await
+                .unwrap()
             }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,12 +1,12 @@
 //! Fair claims, circuit breakers, 429 pauses and rate-limit slots.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use sluice_storage::{
     CircuitChange, CircuitPolicy, CircuitState, CircuitTransition, Circuits, ClaimedDelivery,
-    DeliveryFilter, DeliveryStatus, EventSource, NewEvent, PageRequest, TargetKind, TargetSignal,
-    Verdict, WebhookSubscriptionUpdate,
+    DeliveryFilter, DeliveryStatus, EventSource, NewEvent, PageRequest, TargetCaps, TargetKind,
+    TargetSignal, Verdict, WebhookSubscriptionUpdate,
 };
 
 use crate::support::{T0, TestDb, attempted, event, webhook};
@@ -111,13 +111,49 @@ on_both_backends! {
 
         // Two attempts ended on this node; their results are not recorded yet.
         let ended: Vec<String> = claimed[..2].iter().map(|c| c.lease.delivery_id.clone()).collect();
-        let more = db.claim_due_beside_finished(T0, 20, 5, LEASE, || ended.clone()).await.unwrap();
+        let more = db.claim_due_beside_finished(T0, 20, &TargetCaps::uniform(5), LEASE, || ended.clone()).await.unwrap();
         assert_eq!(per_target(&more), HashMap::from([(target.id.clone(), 2)]));
 
         // Once recorded, naming them frees nothing more: five attempts run.
         finish(&db, &claimed[..2], Verdict::Delivered { external_id: None }, TargetSignal::Healthy, T0 + 1).await;
-        let again = db.claim_due_beside_finished(T0 + 1, 20, 5, LEASE, || ended.clone()).await.unwrap();
+        let again = db.claim_due_beside_finished(T0 + 1, 20, &TargetCaps::uniform(5), LEASE, || ended.clone()).await.unwrap();
         assert!(again.is_empty(), "five attempts are running: {again:?}");
+    }
+
+    async fn a_raised_cap_lets_its_target_alone_hold_more_leases(db: TestDb) {
+        let raised = webhook(&db, "store_a", &["order.*"]).await;
+        let other = webhook(&db, "store_b", &["order.*"]).await;
+        backlog(&db, "store_a", "a", 30, T0).await;
+        backlog(&db, "store_b", "b", 30, T0).await;
+        let caps = TargetCaps { default: 4, raised: BTreeMap::from([(raised.id.clone(), 12)]) };
+
+        let claimed = db.claim_due_beside_finished(T0, 50, &caps, LEASE, Vec::new).await.unwrap();
+        assert_eq!(per_target(&claimed), HashMap::from([(raised.id.clone(), 12), (other.id.clone(), 4)]));
+
+        // Its leases count up to its own cap, not the default: it is full.
+        let again = db.claim_due_beside_finished(T0, 50, &caps, LEASE, Vec::new).await.unwrap();
+        assert!(again.is_empty(), "both targets are at their caps: {again:?}");
+
+        // Lowered back to the default, it gets nothing until it holds fewer than 4.
+        finish(&db, &claimed[..6], Verdict::Delivered { external_id: None }, TargetSignal::Healthy, T0 + 1).await;
+        let lowered = db.claim_due(T0 + 1, 50, 4, LEASE).await.unwrap();
+        assert!(lowered.is_empty(), "6 leases are held, over the default of 4: {lowered:?}");
+    }
+
+    async fn a_declared_rate_limit_bounds_a_raised_cap(db: TestDb) {
+        let limited = webhook(&db, "store_a", &["order.*"]).await;
+        db.update_webhook_subscription(
+            "store_a",
+            &limited.id,
+            &WebhookSubscriptionUpdate { rate_limit_per_second: Some(Some(3)), ..Default::default() },
+            T0,
+        )
+        .await
+        .unwrap();
+        backlog(&db, "store_a", "a", 20, T0).await;
+        let caps = TargetCaps { default: 2, raised: BTreeMap::from([(limited.id.clone(), 10)]) };
+        let claimed = db.claim_due_beside_finished(T0, 20, &caps, LEASE, Vec::new).await.unwrap();
+        assert_eq!(claimed.len(), 3);
     }
 
     async fn stores_take_turns_before_any_store_gets_a_second_row(db: TestDb) {
