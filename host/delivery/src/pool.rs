@@ -8,12 +8,13 @@
 //! ```
 //!
 //! Fairness is the claim's: it never hands out more than a target's share
-//! (the per-target cap counted over every node's leases, less this node's
-//! attempts that succeeded and wait for the recorder; its rate limit, one
-//! probe for a circuit ending its back-off, nothing for an open circuit or a
-//! paused target), and stores take turns within each claim. So every row
+//! (its cap, raised while it answers fast, see `target_caps`, counted over
+//! every node's leases, less this node's attempts that succeeded and wait
+//! for the recorder; its rate limit, one probe for a circuit ending its
+//! back-off, nothing for an open circuit or a paused target), and stores
+//! take turns within each claim. So every row
 //! claimed can run at once: no claimed row waits behind a busy target, and a
-//! slow target holds at most its cap of the workers.
+//! slow target holds at most `slow_target_concurrency` of the workers.
 //!
 //! Nothing is lost on a crash: a delivery is only finished by the recorder's
 //! transaction; until then its lease lapses and another worker claims it.
