@@ -551,16 +551,7 @@ fn build_claim_statement(backend: Backend) -> String {
             WHERE f.at <= $3 AND (s.target_id IS NULL \
                 OR (s.circuit = 'closed' AND s.blocked_until <= $3) \
                 OR (s.circuit = 'half_open' AND s.probe_token = $1))), \
-        picked(target_id, id, at, store_id, depth, allowance) AS ( \
-            SELECT target_id, id, at, store_id, 1, allowance FROM eligible WHERE allowance > 0 \
-            UNION ALL \
-            SELECT p.target_id, n.id, n.next_attempt_at, n.store_id, p.depth + 1, p.allowance \
-            FROM picked p JOIN deliveries n ON n.id = ( \
-                SELECT d.id FROM deliveries d WHERE d.status = 'pending' \
-                AND d.target_id = p.target_id AND d.next_attempt_at <= $3 \
-                AND (d.next_attempt_at, d.id) > (p.at, p.id) \
-                ORDER BY d.next_attempt_at, d.id LIMIT 1) \
-            WHERE p.depth < p.allowance), \
+        {picked}, \
         ranked AS ( \
             SELECT id, at, ROW_NUMBER() OVER ( \
                 PARTITION BY store_id ORDER BY depth, at, id) AS turn \
@@ -568,6 +559,35 @@ fn build_claim_statement(backend: Backend) -> String {
         candidates AS (SELECT id FROM ranked ORDER BY turn, at, id LIMIT $4) ",
         first = first_pending(""),
         next = first_pending(" AND x.target_id > f.target_id"),
+        picked = match backend {
+            // One seek per row: SQLite has no LATERAL, and a LIMIT cannot
+            // depend on the row.
+            Backend::Sqlite => {
+                "picked(target_id, id, at, store_id, depth, allowance) AS ( \
+                SELECT target_id, id, at, store_id, 1, allowance FROM eligible WHERE allowance > 0 \
+                UNION ALL \
+                SELECT p.target_id, n.id, n.next_attempt_at, n.store_id, p.depth + 1, p.allowance \
+                FROM picked p JOIN deliveries n ON n.id = ( \
+                    SELECT d.id FROM deliveries d WHERE d.status = 'pending' \
+                    AND d.target_id = p.target_id AND d.next_attempt_at <= $3 \
+                    AND (d.next_attempt_at, d.id) > (p.at, p.id) \
+                    ORDER BY d.next_attempt_at, d.id LIMIT 1) \
+                WHERE p.depth < p.allowance)"
+            }
+            // One range read per target, from its index alone (a target's
+            // rows all belong to its store): with caps of 64 the seek per
+            // row was a third of the claim's buffers.
+            Backend::Postgres => {
+                "picked(target_id, id, at, store_id, depth) AS ( \
+                SELECT e.target_id, n.id, n.next_attempt_at, e.store_id, ROW_NUMBER() OVER ( \
+                    PARTITION BY e.target_id ORDER BY n.next_attempt_at, n.id) \
+                FROM eligible e CROSS JOIN LATERAL ( \
+                    SELECT d.id, d.next_attempt_at FROM deliveries d WHERE d.status = 'pending' \
+                    AND d.target_id = e.target_id AND d.next_attempt_at <= $3 \
+                    ORDER BY d.next_attempt_at, d.id LIMIT GREATEST(e.allowance, 0)) n \
+                WHERE e.allowance > 0)"
+            }
+        },
     );
     let claimed = match backend {
         // One writer: there is nobody to skip.
