@@ -184,11 +184,12 @@ impl ClaimLoop {
                     let target_id = delivery.delivery.target_id.clone();
                     let started = Instant::now();
                     let attempted = attempt(&deliverer, delivery).await;
+                    let ended_at = Instant::now();
                     caps.ended(
                         &target_id,
                         attempted.result.signal,
-                        started.elapsed(),
-                        Instant::now(),
+                        ended_at - started,
+                        ended_at,
                     );
                     let id = &attempted.result.lease.delivery_id;
                     in_flight.lock().remove(id);

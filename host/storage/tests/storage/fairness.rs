@@ -6,7 +6,7 @@ use std::time::Duration;
 use sluice_storage::{
     CircuitChange, CircuitPolicy, CircuitState, CircuitTransition, Circuits, ClaimedDelivery,
     DeliveryFilter, DeliveryStatus, EventSource, NewEvent, PageRequest, TargetCaps, TargetKind,
-    TargetSignal, Verdict, WebhookSubscriptionUpdate,
+    TargetSignal, Verdict, WebhookSubscription, WebhookSubscriptionUpdate,
 };
 
 use crate::support::{T0, TestDb, attempted, event, webhook};
@@ -19,6 +19,23 @@ async fn backlog(db: &TestDb, store_id: &str, prefix: &str, count: usize, at: i6
         .map(|i| event(store_id, &format!("{prefix}_{i}"), "order.placed"))
         .collect();
     db.ingest(&events, at).await.unwrap();
+}
+
+/// A webhook of `store_id` for every order event, declaring at most `rate`
+/// requests per second.
+async fn rate_limited_webhook(db: &TestDb, store_id: &str, rate: u32) -> WebhookSubscription {
+    let limited = webhook(db, store_id, &["order.*"]).await;
+    db.update_webhook_subscription(
+        store_id,
+        &limited.id,
+        &WebhookSubscriptionUpdate {
+            rate_limit_per_second: Some(Some(rate)),
+            ..Default::default()
+        },
+        T0,
+    )
+    .await
+    .unwrap()
 }
 
 /// How many of `claimed` went to each target.
@@ -141,15 +158,7 @@ on_both_backends! {
     }
 
     async fn a_declared_rate_limit_bounds_a_raised_cap(db: TestDb) {
-        let limited = webhook(&db, "store_a", &["order.*"]).await;
-        db.update_webhook_subscription(
-            "store_a",
-            &limited.id,
-            &WebhookSubscriptionUpdate { rate_limit_per_second: Some(Some(3)), ..Default::default() },
-            T0,
-        )
-        .await
-        .unwrap();
+        let limited = rate_limited_webhook(&db, "store_a", 3).await;
         backlog(&db, "store_a", "a", 20, T0).await;
         let caps = TargetCaps { default: 2, raised: BTreeMap::from([(limited.id.clone(), 10)]) };
         let claimed = db.claim_due_beside_finished(T0, 20, &caps, LEASE, Vec::new).await.unwrap();
@@ -174,15 +183,7 @@ on_both_backends! {
     }
 
     async fn a_rate_limited_target_holds_no_more_leases_than_its_rate(db: TestDb) {
-        let limited = webhook(&db, "store_a", &["order.*"]).await;
-        db.update_webhook_subscription(
-            "store_a",
-            &limited.id,
-            &WebhookSubscriptionUpdate { rate_limit_per_second: Some(Some(2)), ..Default::default() },
-            T0,
-        )
-        .await
-        .unwrap();
+        rate_limited_webhook(&db, "store_a", 2).await;
         backlog(&db, "store_a", "a", 10, T0).await;
         assert_eq!(db.claim_due(T0, 10, 5, LEASE).await.unwrap().len(), 2);
         assert!(db.claim_due(T0, 10, 5, LEASE).await.unwrap().is_empty());
