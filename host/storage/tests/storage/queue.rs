@@ -33,6 +33,9 @@ on_both_backends! {
         assert_eq!(claim.delivery.event_id, "evt_0");
         assert_eq!(claim.delivery.lease_token.as_deref(), Some(claim.lease.token.as_str()));
         assert_eq!(claim.delivery.lease_expires_at, T0 + LEASE_MS);
+        assert_eq!(claim.delivery.next_attempt_at, T0 + LEASE_MS, "attempted again once the lease lapses");
+        let detail = db.get_delivery("store_a", &claim.delivery.id).await.unwrap();
+        assert_eq!(detail.delivery.next_attempt_at, T0 + LEASE_MS);
 
         assert!(db.claim_due(T0 + LEASE_MS - 1, 10, 10, LEASE).await.unwrap().is_empty(), "leased");
     }
