@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_storage::{AttemptResult, Circuits, NewEvent, Verdict};
+use sluice_storage::{AttemptResult, Circuits, ClaimedDelivery, NewEvent, Verdict};
 
 use crate::support::{T0, TestDb, attempted, event, webhook};
 
@@ -29,6 +29,14 @@ async fn ingest_backlog(db: &TestDb) -> Duration {
     started.elapsed()
 }
 
+/// The results of attempts that delivered every claimed row.
+fn all_delivered(claimed: &[ClaimedDelivery]) -> Vec<AttemptResult> {
+    claimed
+        .iter()
+        .map(|c| attempted(c, Verdict::Delivered { external_id: None }, T0))
+        .collect()
+}
+
 async fn measure(db: TestDb) {
     let ingest = ingest_backlog(&db).await;
 
@@ -46,10 +54,7 @@ async fn measure(db: TestDb) {
         if claimed.is_empty() {
             break;
         }
-        let results: Vec<AttemptResult> = claimed
-            .iter()
-            .map(|c| attempted(c, Verdict::Delivered { external_id: None }, T0))
-            .collect();
+        let results = all_delivered(&claimed);
         let complete_started = Instant::now();
         db.complete(&results, &[], &Circuits::default(), T0)
             .await
@@ -107,10 +112,7 @@ async fn measure_pipelined(db: TestDb) {
             .unwrap();
         completing += started.elapsed();
         delivered += in_flight.len();
-        in_flight = claimed
-            .iter()
-            .map(|c| attempted(c, Verdict::Delivered { external_id: None }, T0))
-            .collect();
+        in_flight = all_delivered(&claimed);
     }
     assert_eq!(delivered, EVENTS);
     eprintln!(
