@@ -26,11 +26,9 @@ pub const WEBHOOK_ORIGIN: &str = "https://hooks.slack.com/";
 /// invocation's time, for `Retry-After` dates.
 pub fn send(destination: &Destination, message: &Message, now_ms: u64) -> DeliveryOutcome {
     let request = match destination {
-        Destination::Webhook => Request::post(WEBHOOK_ORIGIN).json(&message.to_json()),
+        Destination::Webhook => Request::post(WEBHOOK_ORIGIN).json(message),
         Destination::Bot { channel } => {
-            let mut body = message.to_json();
-            body["channel"] = channel.as_str().into();
-            Request::post(POST_MESSAGE_URL).json(&body)
+            Request::post(POST_MESSAGE_URL).json(&message.to_channel(channel))
         }
     };
     match (
