@@ -8,7 +8,6 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use serde_json::json;
 use sluice_core::SharedClock;
 use sluice_core::clock::format_rfc3339;
 use sluice_metrics::Metrics;
@@ -362,7 +361,7 @@ impl Deliverer {
             })
             .await;
         record.http_status = sent.status;
-        record.request_headers = Some(json!(sent.request_headers));
+        record.request_headers = serde_json::value::to_raw_value(&sent.request_headers).ok();
         record.response_body = sent.response_body;
         record.error = sent.error;
         match sent.classification {
@@ -436,7 +435,7 @@ impl Deliverer {
         record.connector_version = Some(report.version.clone());
         record.component_digest = Some(report.component_digest.clone());
         record.http_status = report.egress.iter().rev().find_map(|r| r.status);
-        record.report = serde_json::to_value(&report).ok();
+        record.report = serde_json::value::to_raw_value(&report).ok();
         match result {
             Ok(DeliveryOutcome::Delivered(delivered)) => Ending::Delivered(delivered.external_id),
             Ok(DeliveryOutcome::Retry(retry)) => {

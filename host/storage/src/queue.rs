@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
 use sluice_core::{UnixMillis, new_id};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -121,7 +122,7 @@ impl Verdict {
 }
 
 /// The facts of one attempt, as recorded in its history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AttemptRecord {
     /// The claimed delivery's `next_trigger`.
     pub trigger: AttemptTrigger,
@@ -133,14 +134,15 @@ pub struct AttemptRecord {
     pub http_status: Option<u16>,
     /// The URL called, for webhooks.
     pub request_url: Option<String>,
-    /// The request headers sent, without secrets.
-    pub request_headers: Option<serde_json::Value>,
+    /// The request headers sent, without secrets, as JSON.
+    pub request_headers: Option<Box<RawValue>>,
     /// The start of the response body, already cut to size.
     pub response_body: Option<String>,
     /// Why it failed; also becomes the delivery's `last_error`.
     pub error: Option<String>,
-    /// The connector invocation report.
-    pub report: Option<serde_json::Value>,
+    /// The connector invocation report, as JSON: serialised once, by
+    /// whoever made it.
+    pub report: Option<Box<RawValue>>,
     /// The connector version that ran, for connector targets.
     pub connector_version: Option<String>,
     /// The SHA-256 of the component that ran, for connector targets.
@@ -148,7 +150,7 @@ pub struct AttemptRecord {
 }
 
 /// One finished attempt to record with [`Db::complete`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AttemptResult {
     /// The lease the attempt ran under.
     pub lease: Lease,
@@ -714,10 +716,10 @@ async fn insert_attempts(
             .bind(result.verdict.outcome().as_str())
             .bind(attempt.http_status.map(i64::from))
             .bind(attempt.request_url.as_deref())
-            .bind(attempt.request_headers.as_ref().map(to_json))
+            .bind(attempt.request_headers.as_deref().map(RawValue::get))
             .bind(attempt.response_body.as_deref())
             .bind(attempt.error.as_deref())
-            .bind(attempt.report.as_ref().map(to_json))
+            .bind(attempt.report.as_deref().map(RawValue::get))
             .bind(next_attempt_at)
             .bind(attempt.connector_version.as_deref())
             .bind(attempt.component_digest.as_deref());

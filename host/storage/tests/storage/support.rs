@@ -237,7 +237,10 @@ pub fn attempted(claimed: &ClaimedDelivery, verdict: Verdict, now: UnixMillis) -
             duration_ms: 12,
             http_status: Some(if error.is_some() { 503 } else { 200 }),
             request_url: Some("https://example.com/hooks".into()),
-            request_headers: Some(serde_json::json!({"webhook-id": claimed.delivery.id})),
+            request_headers: serde_json::value::to_raw_value(
+                &serde_json::json!({"webhook-id": claimed.delivery.id}),
+            )
+            .ok(),
             response_body: Some("ok".into()),
             error,
             report: None,
