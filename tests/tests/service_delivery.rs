@@ -1,7 +1,8 @@
 //! Delivery through the running service, on an injected clock: the retry
 //! schedule and dead letters, Retry-After, 410, bulk retry, signatures a
 //! Standard Webhooks library verifies (also across a rotation), the egress
-//! policy for webhook targets, and the Slack connector end to end.
+//! policy for webhook targets, claims spaced under a stream of requests,
+//! and the Slack connector end to end.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -338,6 +339,67 @@ async fn webhook_targets_on_private_addresses_are_refused_unless_the_operator_al
         .await;
     assert_eq!(sink.recorder().len(), 1);
     allowing.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_claim_that_found_a_few_deliveries_makes_the_next_wait_for_the_claim_interval() {
+    const INTERVAL: Duration = Duration::from_secs(1);
+    let service = TestService::start(Options {
+        configure: Box::new(|config| {
+            config.delivery.min_claim_interval_ms = INTERVAL.as_millis() as u64;
+        }),
+        ..Options::default()
+    })
+    .await;
+    let sink = WebhookSink::start().await.unwrap();
+    service
+        .subscribe("s1", &sink.url("erp"), &["order.*"])
+        .await;
+    let sink = &sink;
+    let arrived = |count| async move {
+        sink.recorder()
+            .wait_for(count, Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|_| panic!("the sink never received {count} requests"));
+    };
+    // Past the interval of the claims made at start.
+    tokio::time::sleep(INTERVAL).await;
+
+    // After a quiet spell, a lone event is claimed at once.
+    let quiet = std::time::Instant::now();
+    service.send_events(order("after-quiet")).await;
+    arrived(1).await;
+    assert!(
+        quiet.elapsed() < INTERVAL,
+        "claimed at once after a quiet spell, not {:?} later",
+        quiet.elapsed()
+    );
+
+    // That claim, of one delivery, began after `quiet`: the next waits.
+    service.send_events(order("within")).await;
+    arrived(2).await;
+    assert!(
+        quiet.elapsed() >= INTERVAL,
+        "claimed {:?} after the previous claim",
+        quiet.elapsed()
+    );
+
+    // A claim that found many does not make the next one wait.
+    tokio::time::sleep(INTERVAL).await;
+    let many_sent = std::time::Instant::now();
+    let many: Vec<Value> = (0..10)
+        .map(|i| order(&format!("many-{i}"))[0].clone())
+        .collect();
+    service.send_events(Value::Array(many)).await;
+    arrived(12).await;
+    service.send_events(order("after-many")).await;
+    arrived(13).await;
+    assert!(
+        many_sent.elapsed() < INTERVAL,
+        "the event after a claim of ten waited {:?}",
+        many_sent.elapsed()
+    );
+    service.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

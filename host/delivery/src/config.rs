@@ -27,6 +27,13 @@ pub struct DeliveryConfig {
     /// How often idle workers look for due deliveries, in milliseconds
     /// (new events and manual retries wake them at once).
     pub poll_interval_ms: u64,
+    /// The least time, in milliseconds, between a claim that found only a
+    /// few deliveries due (1 to 7) and the next: under a stream of
+    /// one-event requests, the events of this interval are claimed together
+    /// rather than a few per claim. A wake-up after a quiet spell, or after
+    /// a claim that found none or many, claims at once. 0 claims on every
+    /// wake-up.
+    pub min_claim_interval_ms: u64,
     /// Added to the longest possible attempt to make the lease, in milliseconds.
     pub lease_margin_ms: u64,
     /// Longest attempt, in milliseconds; the lease outlives it so that no
@@ -111,6 +118,7 @@ impl Default for DeliveryConfig {
             fast_attempt_ms: 250,
             claim_batch: 256,
             poll_interval_ms: 500,
+            min_claim_interval_ms: 5,
             lease_margin_ms: 30_000,
             max_attempt_ms: 60_000,
             response_body_limit: 8 * 1024,
@@ -145,8 +153,20 @@ impl DeliveryConfig {
         if self.poll_interval_ms == 0 {
             return Err("delivery.poll_interval_ms must be at least 1".into());
         }
+        if self.min_claim_interval_ms > self.poll_interval_ms {
+            return Err(format!(
+                "delivery.min_claim_interval_ms must be at most delivery.poll_interval_ms ({}): \
+                 a small claim would otherwise hold back events longer than an idle worker waits",
+                self.poll_interval_ms
+            ));
+        }
         self.retry.validate()?;
         self.circuit.validate()
+    }
+
+    /// [`DeliveryConfig::min_claim_interval_ms`] as a duration.
+    pub fn min_claim_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.min_claim_interval_ms)
     }
 
     /// How long a claim holds a delivery.
@@ -180,5 +200,26 @@ mod tests {
             let error = config.validate().unwrap_err();
             assert!(error.starts_with(field), "{error}");
         }
+    }
+
+    #[test]
+    fn a_claim_interval_longer_than_the_poll_interval_is_refused_naming_both() {
+        let config = DeliveryConfig {
+            min_claim_interval_ms: 501,
+            poll_interval_ms: 500,
+            ..DeliveryConfig::default()
+        };
+        let error = config.validate().unwrap_err();
+        assert!(
+            error.starts_with(
+                "delivery.min_claim_interval_ms must be at most delivery.poll_interval_ms (500)"
+            ),
+            "{error}"
+        );
+        let at_most = DeliveryConfig {
+            min_claim_interval_ms: 500,
+            ..config
+        };
+        assert_eq!(at_most.validate(), Ok(()));
     }
 }
