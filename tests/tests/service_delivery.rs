@@ -343,10 +343,13 @@ async fn webhook_targets_on_private_addresses_are_refused_unless_the_operator_al
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_claim_that_found_a_few_deliveries_makes_the_next_wait_for_the_claim_interval() {
-    const INTERVAL: Duration = Duration::from_secs(1);
+    const INTERVAL: Duration = Duration::from_secs(2);
     let service = TestService::start(Options {
         configure: Box::new(|config| {
+            // The poll runs on the test's still clock; it is set no shorter
+            // than the interval, as the configuration requires.
             config.delivery.min_claim_interval_ms = INTERVAL.as_millis() as u64;
+            config.delivery.poll_interval_ms = INTERVAL.as_millis() as u64;
         }),
         ..Options::default()
     })
